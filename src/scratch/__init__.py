@@ -1,0 +1,76 @@
+"""From-scratch twins of ``torch.nn`` layers.
+
+Every public class here has the same name, constructor signature, defaults, parameter
+names and ``state_dict`` keys as its ``torch.nn`` namesake, so weights load both ways::
+
+    >>> import torch, scratch
+    >>> ours, theirs = scratch.Linear(4, 3), torch.nn.Linear(4, 3)
+    >>> _ = ours.load_state_dict(theirs.state_dict())
+
+Names are imported lazily (PEP 562), so ``import scratch`` stays cheap and each layer
+family lives in a file of its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# public name -> module (relative to this package) that defines it
+_EXPORTS: dict[str, str] = {
+    # dense and shape
+    "Linear": "linear",
+    "Flatten": "linear",
+    # activations
+    "ReLU": "activation",
+    "GELU": "activation",
+    "Sigmoid": "activation",
+    "Tanh": "activation",
+    "Softmax": "activation",
+    # convolution and pooling
+    "Conv1d": "conv",
+    "Conv2d": "conv",
+    "MaxPool1d": "pooling",
+    "MaxPool2d": "pooling",
+    "AvgPool1d": "pooling",
+    "AvgPool2d": "pooling",
+    "AdaptiveAvgPool2d": "pooling",
+    "AdaptiveMaxPool2d": "pooling",
+    # embedding
+    "Embedding": "embedding",
+    # recurrent
+    "RNN": "recurrent",
+    "LSTM": "recurrent",
+    "GRU": "recurrent",
+    # attention and transformer
+    "scaled_dot_product_attention": "attention",
+    "MultiheadAttention": "attention",
+    "TransformerEncoderLayer": "transformer",
+    "TransformerDecoderLayer": "transformer",
+    "PositionalEncoding": "transformer",
+    # regularization and normalization
+    "Dropout": "dropout",
+    "BatchNorm1d": "normalization",
+    "BatchNorm2d": "normalization",
+    "LayerNorm": "normalization",
+    "GroupNorm": "normalization",
+    "InstanceNorm2d": "normalization",
+}
+
+_SUBMODULES = ("init", "models", "evidence", "data", "utils")
+
+__all__ = sorted(_EXPORTS) + list(_SUBMODULES)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'scratch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

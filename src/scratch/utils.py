@@ -1,0 +1,32 @@
+"""Small helpers the chapters and experiments share."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def seed_all(seed: int = 0, threads: int | None = None) -> torch.Generator:
+    """Seed Python, NumPy and torch; make torch pick deterministic kernels.
+
+    ``threads`` fixes torch's intra-op thread count (default: leave it), so that a
+    notebook prints the same numbers on every run of the same machine. Returns a
+    ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return torch.Generator().manual_seed(seed)
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
+    """Number of scalar parameters (trainable ones by default)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
