@@ -1,0 +1,77 @@
+# The book's two commands:  `make book` builds it, `make test` checks everything.
+# Both start from a fresh clone: they create .venv and install the exact pins first.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+FMNIST := /usr/share/datasets/fashion-mnist
+JOBS   ?= 2
+NB     ?=
+
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+
+.PHONY: help venv data book book-strict test lint format pytest notebooks notebook lab clean
+
+help:
+	@echo "make book       build the HTML book into _build/html (set-up included)"
+	@echo "make test       lint, warning-free book build, pytest + nbval (set-up included)"
+	@echo "make lab        JupyterLab on the book"
+	@echo "make notebooks  re-execute every notebook in place from a clean kernel"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet pip==26.3
+	$(BIN)/python -m pip install --quiet --requirement requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
+	touch $@
+
+venv: $(STAMP)
+
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist package (no download at run
+# time). As root we install it; otherwise we say how.
+data:
+	@if [ ! -d $(FMNIST) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
+	  else \
+	    echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist'"; \
+	  fi; \
+	fi
+
+book: venv data
+	$(BIN)/jupyter-book build . --keep-going
+	@echo "open _build/html/index.html"
+
+# The same build, failing on any warning (nitpicky): part of `make test`.
+book-strict: venv
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+
+lint: venv
+	$(BIN)/ruff check src experiments tests book tools
+	$(BIN)/ruff format --check src experiments tests book tools
+
+format: venv
+	$(BIN)/ruff check --fix src experiments tests book tools
+	$(BIN)/ruff format src experiments tests book tools
+
+# pytest over tests/ and nbval (strict: every stored text output is compared) over every
+# notebook; --dist loadscope keeps each notebook's cells on one worker.
+pytest: venv data
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests book \
+	  --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
+
+test: lint book-strict pytest
+
+# Re-execute notebooks in place, one clean top-to-bottom run each (NB=path for one).
+notebooks: venv data
+	$(BIN)/ruff format $(or $(NB),$(NOTEBOOKS))
+	$(BIN)/python -m tools.run_notebooks $(or $(NB),$(NOTEBOOKS))
+
+notebook: notebooks
+
+lab: venv data
+	$(BIN)/jupyter lab --notebook-dir=. book/
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis

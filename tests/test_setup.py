@@ -1,0 +1,74 @@
+"""The set-up is pinned once, in requirements.txt, and everything else agrees with it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([A-Za-z0-9_.+\-]+)$")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins() -> dict[str, str]:
+    out = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = PIN.match(line)
+        assert m, f"requirements.txt: not an exact pin: {line!r}"
+        out[_norm(m.group(1))] = m.group(2)
+    return out
+
+
+def test_every_requirement_is_an_exact_pin_and_the_key_versions_are_the_required_ones() -> None:
+    p = pins()
+    assert p["torch"] == "2.14.1"
+    assert p["torchvision"] == "0.29.1"
+    assert p["jupyter-book"] == "1.0.4.post1"
+    for name in ["sphinx-book-theme", "nbval", "pytest", "pytest-xdist", "hypothesis", "pandas",
+                 "matplotlib", "jupyterlab", "ipykernel", "mnist1d", "scikit-learn",
+                 "scikit-image", "tqdm", "torchinfo", "ruff", "sphinx-exercise"]:  # fmt: skip
+        assert name in p, f"{name} is not pinned in requirements.txt"
+
+
+def test_pyproject_agrees_with_requirements() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == "==3.11.*"
+    p = pins()
+    for dep in project["dependencies"]:
+        m = PIN.match(dep)
+        assert m, f"pyproject dependency is not an exact pin: {dep}"
+        assert p.get(_norm(m.group(1))) == m.group(2), f"{dep} disagrees with requirements.txt"
+
+
+def test_environment_yml_installs_from_requirements() -> None:
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = env["dependencies"]
+    assert "python=3.11" in deps
+    pip_section = next(d["pip"] for d in deps if isinstance(d, dict) and "pip" in d)
+    assert "-r requirements.txt" in pip_section
+    assert "-e ." in pip_section
+
+
+@pytest.mark.parametrize("name", ["torch", "torchvision", "jupyter-book", "nbval", "ruff"])
+def test_installed_versions_are_the_pinned_ones(name: str) -> None:
+    installed = metadata.version(name).split("+")[0]
+    assert installed == pins()[name]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme and "make book" in readme
+    commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert commands[-1] == "make test"
