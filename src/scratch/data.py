@@ -1,0 +1,226 @@
+"""Data sets that work offline: Fashion-MNIST from Debian's package, MNIST-1D generated on
+the spot, scikit-learn's 8×8 digits, and the Python standard library as a text corpus.
+
+Nothing here downloads unless asked to: :func:`load_fashion_mnist` reads the IDX files
+that ``apt-get install dataset-fashion-mnist`` puts in ``/usr/share/datasets/fashion-mnist``
+(the same files torchvision fetches), and falls back to torchvision's downloader only with
+``download=True``. :func:`load_mnist1d` builds MNIST-1D with the ``mnist1d`` package's own
+generator (``make_dataset``, no network) and caches the arrays in the system's temporary
+directory, never in the repository.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_DIR",
+    "load_digits",
+    "load_fashion_mnist",
+    "load_mnist1d",
+    "read_idx",
+    "stdlib_corpus",
+]
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+
+# IDX type codes (third byte of the magic number) -> numpy big-endian dtype
+_IDX_DTYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_PREFIX = {"train": "train", "test": "t10k"}
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file (LeCun's MNIST format), gzipped (``.gz``) or raw.
+
+    The header is two zero bytes, a type code, the number of dimensions ``d``, then ``d``
+    big-endian 32-bit sizes; the data follow in C order.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"read_idx: {path} is not an IDX file (magic bytes {raw[:4]!r})")
+    dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(
+            f"read_idx: {path} declares shape {shape} ({expected} bytes of data) "
+            f"but holds {len(raw) - header} bytes"
+        )
+    data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="), copy=True)
+
+
+def _find_idx(root: Path, name: str) -> Path | None:
+    """``name`` or ``name.gz`` in ``root`` or in torchvision's ``root/FashionMNIST/raw``."""
+    for folder in (root, root / "FashionMNIST" / "raw"):
+        for candidate in (folder / name, folder / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def load_fashion_mnist(
+    split: str = "train", root: str | os.PathLike | None = None, download: bool = False
+) -> tuple[Tensor, Tensor]:
+    """Fashion-MNIST's ``"train"`` (60,000) or ``"test"`` (10,000) split.
+
+    Returns ``(images, labels)``: ``uint8`` images of shape ``(N, 28, 28)`` and ``int64``
+    labels in ``0..9`` (names in :data:`FASHION_MNIST_CLASSES`).
+
+    Looks in ``root`` (default ``/usr/share/datasets/fashion-mnist``, where Debian's
+    ``dataset-fashion-mnist`` installs the four IDX files). If they are missing and
+    ``download=True``, torchvision downloads them into ``root`` (or
+    ``~/.cache/scratch``); otherwise a ``FileNotFoundError`` says how to install them.
+    """
+    if split not in _PREFIX:
+        raise ValueError(f"load_fashion_mnist: expected split 'train' or 'test', got {split!r}")
+    folder = Path(root) if root is not None else FASHION_MNIST_DIR
+    prefix = _PREFIX[split]
+    images_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
+    labels_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
+    if images_path is not None and labels_path is not None:
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise ValueError(
+                f"load_fashion_mnist: {images_path} and {labels_path} disagree: "
+                f"images {images.shape}, labels {labels.shape}"
+            )
+        return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
+    if not download:
+        raise FileNotFoundError(
+            f"load_fashion_mnist: no Fashion-MNIST IDX files ({prefix}-images-idx3-ubyte[.gz], "
+            f"{prefix}-labels-idx1-ubyte[.gz]) in {folder}. Install them offline with "
+            "'sudo apt-get install dataset-fashion-mnist', or pass download=True to fetch "
+            "them with torchvision."
+        )
+    from torchvision.datasets import FashionMNIST  # only when a download is wanted
+
+    target = Path(root) if root is not None else Path.home() / ".cache" / "scratch"
+    ds = FashionMNIST(str(target), train=split == "train", download=True)
+    return ds.data.to(torch.uint8), ds.targets.to(torch.int64)
+
+
+def _mnist1d_arrays(data_seed: int, num_samples: int) -> dict[str, np.ndarray]:
+    """MNIST-1D from ``mnist1d.data.make_dataset`` (no download), cached in the temp dir."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed, args.num_samples = data_seed, num_samples
+    key = {k: v for k, v in vars(args).items() if k != "url"}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    cache = Path(tempfile.gettempdir()) / "scratch-mnist1d" / f"{digest}.npz"
+    if cache.is_file():
+        try:
+            with np.load(cache) as z:
+                return {k: z[k] for k in ("x", "y", "x_test", "y_test")}
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged cache: rebuild it below
+    data = make_dataset(args)
+    arrays = {k: np.asarray(data[k]) for k in ("x", "y", "x_test", "y_test")}
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # caching is an optimisation only
+    return arrays
+
+
+def load_mnist1d(
+    seed: int = 0, shuffle_spatial: bool = False, data_seed: int = 42, num_samples: int = 5000
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """MNIST-1D (Greydanus, 2020): ``(x_train, y_train, x_test, y_test)``.
+
+    ``x`` is ``float32`` of shape ``(N, 40)``, ``y`` is ``int64`` in ``0..9``; the defaults
+    (``data_seed=42``, 5,000 samples, 80 % train) are the data set of the published table
+    (4,000 train, 1,000 test).
+
+    With ``shuffle_spatial=True`` one fixed permutation of the 40 positions, drawn from
+    ``seed``, is applied to train and test alike: every pixel keeps its information but
+    neighbours are no longer neighbours, which removes what a convolution relies on.
+    """
+    arrays = _mnist1d_arrays(data_seed, num_samples)
+    x, x_test = arrays["x"].astype(np.float32), arrays["x_test"].astype(np.float32)
+    if shuffle_spatial:
+        perm = np.random.default_rng(seed).permutation(x.shape[1])
+        x, x_test = x[:, perm], x_test[:, perm]
+    return (
+        torch.from_numpy(np.ascontiguousarray(x)),
+        torch.from_numpy(arrays["y"].astype(np.int64)),
+        torch.from_numpy(np.ascontiguousarray(x_test)),
+        torch.from_numpy(arrays["y_test"].astype(np.int64)),
+    )
+
+
+def load_digits() -> tuple[Tensor, Tensor]:
+    """scikit-learn's bundled 8×8 handwritten digits: ``float32`` images ``(1797, 8, 8)``
+    with values 0..16 and ``int64`` labels ``(1797,)``."""
+    from sklearn.datasets import load_digits as _sk_load_digits
+
+    bunch = _sk_load_digits()
+    images = torch.from_numpy(bunch.images.astype(np.float32))
+    return images, torch.from_numpy(bunch.target.astype(np.int64))
+
+
+def _stdlib_dir() -> Path:
+    path = Path(sysconfig.get_paths()["stdlib"])
+    if path.is_dir():
+        return path
+    major, minor = sys.version_info[:2]
+    return Path(sys.base_prefix) / "lib" / f"python{major}.{minor}"
+
+
+def stdlib_corpus(max_chars: int | None = 1_000_000) -> str:
+    """The Python standard library's own ``.py`` files as one string: a real text corpus
+    that every Python installation carries.
+
+    Files are read in sorted path order (site-packages excluded), so the text is the same
+    on every run of the same Python; it is cut at ``max_chars`` characters (``None``: all).
+    """
+    if max_chars is not None and max_chars <= 0:
+        raise ValueError(f"stdlib_corpus: expected max_chars > 0 or None, got {max_chars}")
+    root = _stdlib_dir()
+    paths = sorted(
+        p
+        for p in root.rglob("*.py")
+        if not any(part in ("site-packages", "dist-packages") for part in p.parts)
+    )
+    if not paths:
+        raise FileNotFoundError(f"stdlib_corpus: no .py files under {root}")
+    chunks, total = [], 0
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        chunks.append(text)
+        total += len(text)
+        if max_chars is not None and total >= max_chars:
+            break
+    corpus = "".join(chunks)
+    return corpus if max_chars is None else corpus[:max_chars]

@@ -1,0 +1,80 @@
+"""Whole networks built from the library's layers, for the chapters and experiments.
+
+``scratch.models.resnet18()`` has torchvision's module tree and ``state_dict`` keys;
+``scratch.models.resnet20()`` is the CIFAR ResNet of He et al. (2016, section 4.2);
+``SmallImageClassifier`` is document 003's 28×28 classifier.
+
+Note: ``scratch.models.cifar_resnet`` is the *function* ``cifar_resnet(depth, ...)``
+(binding it here shadows the submodule of the same name); reach the module's other
+names with ``from scratch.models.cifar_resnet import CifarResNet``.
+"""
+
+from __future__ import annotations
+
+from .cifar_resnet import (
+    CifarBasicBlock,
+    CifarResNet,
+    ShortcutA,
+    cifar_resnet,
+    plain20,
+    plain32,
+    plain44,
+    plain56,
+    plain110,
+    resnet20,
+    resnet32,
+    resnet44,
+    resnet56,
+    resnet110,
+)
+from .densenet import DenseBlock, DenseLayer
+from .diagnostics import grad_norms_by_layer
+from .mlp import MLP
+from .resnet import (
+    BasicBlock,
+    Bottleneck,
+    ResNet,
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+)
+from .sequence import RNNClassifier, TransformerClassifier, TransformerLM, causal_mask
+from .small_cnn import SmallImageClassifier
+from .summary import shape_table
+
+__all__ = [
+    "MLP",
+    "BasicBlock",
+    "Bottleneck",
+    "CifarBasicBlock",
+    "CifarResNet",
+    "DenseBlock",
+    "DenseLayer",
+    "RNNClassifier",
+    "ResNet",
+    "ShortcutA",
+    "SmallImageClassifier",
+    "TransformerClassifier",
+    "TransformerLM",
+    "causal_mask",
+    "cifar_resnet",
+    "grad_norms_by_layer",
+    "plain20",
+    "plain32",
+    "plain44",
+    "plain56",
+    "plain110",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet44",
+    "resnet50",
+    "resnet56",
+    "resnet101",
+    "resnet110",
+    "resnet152",
+    "shape_table",
+]

@@ -1,0 +1,238 @@
+"""Sequence models built from the library's layers: a Transformer encoder classifier, a
+decoder-only (causal) Transformer language model, and an RNN/LSTM/GRU classifier.
+
+Every tensor is batch-first: token ids are ``(N, T)`` ``long``, features ``(N, T, E)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from .._checks import check_rank, check_tensor
+from ..embedding import Embedding
+from ..linear import Linear
+from ..normalization import LayerNorm
+from ..recurrent import GRU, LSTM, RNN
+from ..transformer import PositionalEncoding, TransformerEncoderLayer
+
+
+def _check_tokens(layer: str, tokens: Tensor, vocab_size: int) -> Tensor:
+    check_rank(layer, "tokens", tokens, (2,), "(N, T)")
+    if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
+        raise TypeError(f"{layer}: expected integer token ids, got {tokens.dtype}")
+    if tokens.numel() and not 0 <= int(tokens.min()) <= int(tokens.max()) < vocab_size:
+        raise ValueError(
+            f"{layer}: expected token ids in [0, {vocab_size}), "
+            f"got values in [{int(tokens.min())}, {int(tokens.max())}]"
+        )
+    return tokens
+
+
+def causal_mask(size: int, device: torch.device | None = None) -> Tensor:
+    """``(T, T)`` bool mask, ``True`` above the diagonal: position ``t`` may not attend
+    to ``s > t`` (``True`` means "masked", as in ``torch.nn.MultiheadAttention``)."""
+    return torch.ones(size, size, dtype=torch.bool, device=device).triu(1)
+
+
+class TransformerClassifier(nn.Module):
+    r"""``Embedding`` (scaled by :math:`\sqrt{d}`) → ``PositionalEncoding`` →
+    ``num_layers`` × ``TransformerEncoderLayer`` → mean over the non-padded positions →
+    ``Linear``:
+
+    .. math:: \text{logits} = W\,\frac{\sum_t m_t h_t}{\sum_t m_t} + b,
+        \qquad m_t = [x_t \ne \text{pad\_idx}].
+
+    Padded positions are masked out of attention (``src_key_padding_mask``) and of the
+    mean, so appending padding leaves the logits unchanged.
+
+    Shape:
+        - Input: :math:`(N, T)` token ids, :math:`T \le \text{max\_len}`; every row needs
+          at least one non-pad token.
+        - Output: :math:`(N, \text{num\_classes})`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 64,
+        nhead: int = 4,
+        num_layers: int = 2,
+        num_classes: int = 2,
+        dim_feedforward: int = 128,
+        max_len: int = 512,
+        dropout: float = 0.1,
+        pad_idx: int = 0,
+    ) -> None:
+        super().__init__()
+        self.vocab_size, self.d_model, self.pad_idx = vocab_size, d_model, pad_idx
+        self.embedding = Embedding(vocab_size, d_model, padding_idx=pad_idx)
+        self.pos_encoding = PositionalEncoding(d_model, max_len, dropout, batch_first=True)
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, batch_first=True)
+            for _ in range(num_layers)
+        )
+        self.classifier = Linear(d_model, num_classes)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        _check_tokens("TransformerClassifier", tokens, self.vocab_size)
+        pad = tokens == self.pad_idx  # (N, T), True where padded
+        if pad.all(dim=1).any():
+            raise ValueError("TransformerClassifier: a sequence has only padding tokens")
+        h = self.pos_encoding(self.embedding(tokens) * math.sqrt(self.d_model))  # (N, T, d)
+        for layer in self.layers:
+            h = layer(h, src_key_padding_mask=pad)  # (N, T, d)
+        keep = (~pad).unsqueeze(-1).to(h.dtype)  # (N, T, 1)
+        # mean over non-padded positions: sum_t m_t h_t / sum_t m_t
+        pooled = (h * keep).sum(dim=1) / keep.sum(dim=1)  # (N, d)
+        return self.classifier(pooled)
+
+
+class TransformerLM(nn.Module):
+    r"""A decoder-only language model: ``Embedding`` → ``PositionalEncoding`` →
+    ``num_layers`` × ``TransformerEncoderLayer`` under a causal mask (so position ``t``
+    sees tokens ``≤ t`` only) → ``LayerNorm`` → ``Linear`` head to the vocabulary. The
+    layers are pre-norm by default (``norm_first=True``, as GPT-2), hence the final norm.
+
+    With ``tie_weights=True`` the head reuses the embedding matrix (Press & Wolf, 2017):
+    :math:`\text{logits}_t = E\,h_t`, and ``head.weight is embedding.weight``.
+
+    Shape:
+        - Input: :math:`(N, T)` token ids, :math:`T \le \text{max\_len}`.
+        - Output: :math:`(N, T, \text{vocab\_size})`, the logits of the next token.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 64,
+        nhead: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 128,
+        max_len: int = 256,
+        dropout: float = 0.1,
+        tie_weights: bool = True,
+        norm_first: bool = True,
+    ) -> None:
+        super().__init__()
+        self.vocab_size, self.d_model, self.max_len = vocab_size, d_model, max_len
+        self.embedding = Embedding(vocab_size, d_model)
+        self.pos_encoding = PositionalEncoding(d_model, max_len, dropout, batch_first=True)
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(
+                d_model, nhead, dim_feedforward, dropout, batch_first=True, norm_first=norm_first
+            )
+            for _ in range(num_layers)
+        )
+        self.norm = LayerNorm(d_model)
+        self.head = Linear(d_model, vocab_size, bias=False)
+        if tie_weights:
+            self.head.weight = self.embedding.weight  # one (vocab, d) matrix, two uses
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        _check_tokens("TransformerLM", tokens, self.vocab_size)
+        T = tokens.shape[1]
+        if T > self.max_len:
+            raise ValueError(
+                f"TransformerLM: expected at most max_len = {self.max_len} tokens, got {T}"
+            )
+        mask = causal_mask(T, tokens.device)  # (T, T)
+        h = self.pos_encoding(self.embedding(tokens) * math.sqrt(self.d_model))  # (N, T, d)
+        for layer in self.layers:
+            h = layer(h, src_mask=mask)  # (N, T, d)
+        return self.head(self.norm(h))  # (N, T, vocab)
+
+    @torch.no_grad()
+    def generate(self, tokens: Tensor, max_new_tokens: int) -> Tensor:
+        """Greedy decoding: append ``argmax`` of the last position's logits,
+        ``max_new_tokens`` times, reading at most the last ``max_len`` tokens.
+
+        Shape: ``(N, T)`` → ``(N, T + max_new_tokens)``. Runs in eval mode (no dropout)
+        and restores the previous mode.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            for _ in range(max_new_tokens):
+                logits = self(tokens[:, -self.max_len :])  # (N, T', vocab)
+                next_token = logits[:, -1].argmax(dim=-1, keepdim=True)  # (N, 1)
+                tokens = torch.cat([tokens, next_token], dim=1)  # (N, T + 1)
+        finally:
+            self.train(was_training)
+        return tokens
+
+
+class RNNClassifier(nn.Module):
+    r"""An ``RNN``/``LSTM``/``GRU`` (batch-first) read at its last hidden state, then
+    ``Linear``: :math:`\text{logits} = W h_T^{(L)} + b`, with
+    :math:`h_T^{(L)} = [\overrightarrow{h}_T; \overleftarrow{h}_1]` when bidirectional.
+
+    Give ``vocab_size`` for token ids (an ``Embedding`` of ``embedding_dim``, default
+    ``hidden_size``, comes first) or ``input_size`` for feature vectors, not both.
+    ``lengths`` (unidirectional only) reads each sequence at its own last step
+    ``lengths[n] − 1``, so right-padding is ignored.
+
+    Shape:
+        - Input: :math:`(N, T)` token ids, or :math:`(N, T, \text{input\_size})`.
+        - Output: :math:`(N, \text{num\_classes})`.
+    """
+
+    KINDS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+    def __init__(
+        self,
+        kind: str = "lstm",
+        *,
+        input_size: int | None = None,
+        vocab_size: int | None = None,
+        embedding_dim: int | None = None,
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        num_classes: int = 2,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        pad_idx: int | None = None,
+    ) -> None:
+        super().__init__()
+        if kind not in self.KINDS:
+            raise ValueError(f"RNNClassifier: expected kind in {sorted(self.KINDS)}, got {kind!r}")
+        if (input_size is None) == (vocab_size is None):
+            raise ValueError("RNNClassifier: give exactly one of input_size and vocab_size")
+        self.kind, self.vocab_size, self.bidirectional = kind, vocab_size, bidirectional
+        if vocab_size is not None:
+            input_size = embedding_dim or hidden_size
+            self.embedding = Embedding(vocab_size, input_size, padding_idx=pad_idx)
+        else:
+            self.embedding = None
+        rnn_class = self.KINDS[kind]
+        self.rnn = rnn_class(
+            input_size,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.fc = Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, input: Tensor, lengths: Tensor | None = None) -> Tensor:
+        name = "RNNClassifier"
+        if self.embedding is not None:
+            x = self.embedding(_check_tokens(name, input, self.vocab_size))  # (N, T, E)
+        else:
+            x = check_rank(name, "input", input, (3,), "(N, T, input_size)")
+        output, h_n = self.rnn(x)  # output (N, T, D·H); h_n (D·L, N, H) or (h_n, c_n)
+        if self.kind == "lstm":
+            h_n = h_n[0]  # drop the cell state c_n
+        if lengths is not None:
+            if self.bidirectional:
+                raise ValueError(f"{name}: lengths is supported for unidirectional models only")
+            lengths = check_tensor(name, "lengths", lengths).to(torch.long)
+            last = output[torch.arange(output.shape[0]), lengths - 1]  # (N, H)
+        elif self.bidirectional:
+            last = torch.cat([h_n[-2], h_n[-1]], dim=-1)  # (N, 2H): forward, backward
+        else:
+            last = h_n[-1]  # (N, H): top layer at t = T
+        return self.fc(last)
