@@ -110,9 +110,8 @@ def test_sdpa_is_softmax_of_scaled_scores_times_values():
 
 def test_sdpa_fully_masked_row_is_zero_like_torch():
     """A query that may attend nowhere: torch's SDPA returns 0 (and gradient 0), so do we."""
-    q, k, v = (_randn((2, 3, 4), s, torch.float64) for s in range(3))
-    v = v[:, :3].repeat(1, 2, 1)[:, :5]
-    k = _randn((2, 5, 4), 7, torch.float64)
+    q = _randn((2, 3, 4), 0, torch.float64)
+    k, v = _randn((2, 5, 4), 1, torch.float64), _randn((2, 5, 4), 2, torch.float64)
     allowed = torch.ones(3, 5, dtype=torch.bool)
     allowed[1] = False  # query 1 sees nothing
     float_mask = torch.zeros(3, 5, dtype=torch.float64).masked_fill(~allowed, float("-inf"))
@@ -253,7 +252,10 @@ def test_mha_parity(
             torch.ones(L, S, dtype=torch.bool).triu(1) if mask == "causal" else _ignore(shape, seed)
         )
         kw["attn_mask"] = _as_float(ignore, seed + 5) if mask == "float" else ignore
-        kw["is_causal"] = mask == "causal"
+        # the hint, except where torch's SDPA path would apply it to the appended
+        # bias_k / zero key too (see test_mha_causal_hint_with_extra_keys)
+        quirk = (add_bias_kv or add_zero_attn) and not need_weights and not padding
+        kw["is_causal"] = mask == "causal" and not quirk
     if padding:
         ignore = _ignore((S,) if unbatched else (n, S), seed + 7)
         kw["key_padding_mask"] = _as_float(ignore, seed + 8) if mask == "float" else ignore
@@ -347,6 +349,30 @@ def test_mha_fully_masked_rows():
     t_out, t_w = theirs(x, x, x, key_padding_mask=kpm)  # torch: 0/0
     assert t_out[1].isnan().all() and t_w[1].isnan().all()
     torch.testing.assert_close(out[0], t_out[0], atol=ATOL, rtol=RTOL)  # the rest agrees
+
+
+@pytest.mark.parametrize("extra", ["add_bias_kv", "add_zero_attn"])
+def test_mha_causal_hint_with_extra_keys(extra):
+    """``is_causal=True`` with the causal ``attn_mask`` and an appended key (bias_k or zero).
+
+    We always use the mask, padded with an attendable column for the extra key, which is
+    what torch does with ``need_weights=True`` or a key padding mask. Torch's
+    ``need_weights=False`` path instead drops the mask for SDPA's own causal triangle over
+    the S + 1 keys, which hides the extra key from every query: a torch inconsistency we
+    do not copy.
+    """
+    ours, theirs = _pair(4, 2, **{extra: True})
+    _randomize(theirs, 0)
+    ours.load_state_dict(theirs.state_dict())
+    x = _randn((3, 2, 4), 1)
+    causal = torch.ones(3, 3, dtype=torch.bool).triu(1)
+    out = ours(x, x, x, attn_mask=causal, is_causal=True, need_weights=False)[0]
+    t_weights_path = theirs(x, x, x, attn_mask=causal, is_causal=True)[0]
+    t_no_hint = theirs(x, x, x, attn_mask=causal, need_weights=False)[0]
+    t_sdpa_path = theirs(x, x, x, attn_mask=causal, is_causal=True, need_weights=False)[0]
+    torch.testing.assert_close(out, t_weights_path, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(out, t_no_hint, atol=ATOL, rtol=RTOL)
+    assert not torch.allclose(t_sdpa_path, t_weights_path, atol=1e-3)
 
 
 def test_mha_weights_are_attention_weights():
