@@ -80,7 +80,9 @@ def assert_parity(
             assert a is None and b is None, f"output {i}: one is None"
             continue
         assert a.shape == b.shape, f"output {i}: shape {tuple(a.shape)} vs {tuple(b.shape)}"
-        torch.testing.assert_close(a, b, atol=atol, rtol=rtol, msg=lambda m, i=i: f"output {i}: {m}")
+        torch.testing.assert_close(
+            a, b, atol=atol, rtol=rtol, msg=lambda m, i=i: f"output {i}: {m}"
+        )
 
     # The same random upstream gradient for both.
     g = torch.Generator().manual_seed(seed)
@@ -103,7 +105,9 @@ def assert_parity(
 
     buffers_t = dict(theirs.named_buffers())
     for name, buf in ours.named_buffers():
-        torch.testing.assert_close(buf, buffers_t[name], atol=atol, rtol=rtol, msg=lambda m, n=name: f"buffer {n}: {m}")
+        torch.testing.assert_close(
+            buf, buffers_t[name], atol=atol, rtol=rtol, msg=lambda m, n=name: f"buffer {n}: {m}"
+        )
 
 
 def _close_grad(a: Tensor | None, b: Tensor | None, what: str, atol: float, rtol: float) -> None:
