@@ -20,11 +20,12 @@ def test_every_curriculum_claim_has_a_statement_and_a_chapter() -> None:
 
 
 def test_verdict_prints_one_parseable_line(capsys) -> None:
-    line = verdict("C40", HOLDS, "max |difference| < 1e-6")
-    assert capsys.readouterr().out == line + "\n"
-    assert parse("noise\n" + line + "\nmore") == [("C40", "holds", "max |difference| < 1e-6")]
-    caveat = verdict("C48", CAVEAT, "2^k pieces")
-    assert parse(caveat) == [("C48", "holds with a caveat", "2^k pieces")]
+    assert verdict("C40", HOLDS, "max |difference| < 1e-6") is None
+    line = capsys.readouterr().out
+    assert line == "C40 holds: max |difference| < 1e-6\n"
+    assert parse("noise\n" + line + "more") == [("C40", "holds", "max |difference| < 1e-6")]
+    verdict("C48", CAVEAT, "2^k pieces")
+    assert parse(capsys.readouterr().out) == [("C48", "holds with a caveat", "2^k pieces")]
 
 
 @pytest.mark.parametrize(
@@ -71,3 +72,13 @@ def test_collect_reads_notebook_outputs_and_experiment_verdicts(tmp_path) -> Non
         ("C40", "holds", "00_ch"),
         ("C34", "holds with a caveat", "experiment exp (smoke)"),
     ]
+
+
+def test_format_verdict_returns_the_line_without_printing(capsys) -> None:
+    from scratch.evidence import format_verdict
+
+    assert (
+        format_verdict("C23", FAILS, "gap 3.1 -> 3.4 points")
+        == "C23 does not hold: gap 3.1 -> 3.4 points"
+    )
+    assert capsys.readouterr().out == ""

@@ -24,21 +24,25 @@ _CLAIM_ID = re.compile(r"^C\d{2}$")
 LINE = re.compile(r"^(C\d{2}) (holds with a caveat|holds|does not hold|not testable): (.+)$")
 
 
-def verdict(claim: str, status: str, evidence: str) -> str:
-    """Print and return ``"<claim> <status>: <evidence>"``.
-
-    ``status`` must be one of :data:`VERDICTS` and should be computed from a measurement
-    in the same run, e.g. ``HOLDS if err < 1e-5 else FAILS``.
-    """
+def format_verdict(claim: str, status: str, evidence: str) -> str:
+    """Check the parts and return ``"<claim> <status>: <evidence>"`` (for files)."""
     if not _CLAIM_ID.match(claim):
         raise ValueError(f"verdict: claim id must look like 'C07', got {claim!r}")
     if status not in VERDICTS:
         raise ValueError(f"verdict: status must be one of {VERDICTS}, got {status!r}")
     if not evidence or "\n" in evidence:
         raise ValueError("verdict: evidence must be one non-empty line")
-    line = f"{claim} {status}: {evidence}"
-    print(line)
-    return line
+    return f"{claim} {status}: {evidence}"
+
+
+def verdict(claim: str, status: str, evidence: str) -> None:
+    """Print ``"<claim> <status>: <evidence>"``.
+
+    ``status`` must be one of :data:`VERDICTS` and should be computed from a measurement
+    in the same run, e.g. ``HOLDS if err < 1e-5 else FAILS``. Returns nothing, so a
+    notebook cell that ends in a verdict shows the line once.
+    """
+    print(format_verdict(claim, status, evidence))
 
 
 def decide(condition: bool, caveat: bool = False) -> str:
