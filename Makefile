@@ -11,7 +11,7 @@ NB     ?=
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: help venv data book book-strict test lint format pytest notebooks notebook lab clean
+.PHONY: help venv data chromium book book-strict test lint format pytest notebooks notebook lab clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (set-up included)"
@@ -39,6 +39,18 @@ data:
 	  fi; \
 	fi
 
+# Chromium for the browser tests (tests/test_browser.py, tests/test_lab.py), from
+# Debian's chromium package and driven by playwright. As root we install it; otherwise
+# we say how.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
+	  else \
+	    echo "Chromium is missing (the browser tests need it): run 'sudo apt-get install chromium'"; \
+	  fi; \
+	fi
+
 book: venv data
 	$(BIN)/jupyter-book build . --keep-going
 	@echo "open _build/html/index.html"
@@ -57,7 +69,7 @@ format: venv
 
 # pytest over tests/ and nbval (strict: every stored text output is compared) over every
 # notebook; --dist loadscope keeps each notebook's cells on one worker.
-pytest: venv data
+pytest: venv data chromium
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests book \
 	  --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 
