@@ -1,0 +1,24 @@
+"""Experiments that test the book's claims at scale.
+
+Run one with ``python -m experiments NAME --scale smoke`` (seconds, CPU) or
+``--scale full`` (meant for a GPU); ``python -m experiments list`` shows them all.
+From Python::
+
+    import experiments
+    result = experiments.run("dense_vs_conv", scale="smoke", device="cpu")
+    result.table()
+"""
+
+from __future__ import annotations
+
+from .registry import get, names
+from .runner import ExperimentError, RunResult
+from .runner import run as _run
+
+__all__ = ["ExperimentError", "RunResult", "get", "names", "run"]
+
+
+def run(name: str, **kwargs) -> RunResult:
+    """Run (or resume) the experiment called ``name``; keyword arguments as
+    :func:`experiments.runner.run` (``scale``, ``device``, ``out``, ``seeds``, ``force``)."""
+    return _run(get(name), **kwargs)

@@ -1,0 +1,355 @@
+"""LSTM vs transformer: training throughput as sequences grow, and memory over long lags.
+
+Part ``speed``: one LSTM layer and one transformer encoder layer (d_model 64, 4 heads,
+feed-forward 256) with the LSTM's hidden size chosen so both have the same number of
+parameters (≈50k). One training step (forward, a mean-square loss, backward, SGD update)
+on a batch of ``tokens_per_batch`` tokens (batch = tokens / length) is timed with
+``torch.utils.benchmark`` at each sequence length, for the ``scratch`` layers and for their
+``torch.nn`` twins (on a GPU: ``nn.LSTM`` runs cuDNN, ``nn.TransformerEncoderLayer`` runs
+``scaled_dot_product_attention``). Recorded: tokens per second and, on a GPU, peak memory.
+A length that runs out of memory is recorded (``oom = 1``), not fatal.
+
+Part ``adding``: the adding problem (Hochreiter & Schmidhuber, 1997). Each step of a
+sequence of length ``lag`` carries a value ``U(0, 1)`` and a marker; two steps are marked,
+one in each half, and the target is the sum of their values, read at the last step
+(variance 1/6, so always predicting 1 scores MSE 0.167). RNN, LSTM, GRU (hidden 64) and a
+two-layer transformer read at its last position get the same budget (steps, batch, Adam,
+gradient clipping). Recorded: test MSE and accuracy (|error| < 0.04), seconds per step,
+parameters, and ‖∂L/∂x_t‖ at the first over the last step, at init and after training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import scratch
+from scratch import evidence
+from scratch.utils import count_parameters
+
+from .common import new_figure, save_figure
+from .models import SequenceRNN, SequenceTransformer
+from .runner import Context, Experiment
+
+BASELINE_MSE = 1 / 6  # variance of U(0,1) + U(0,1): the MSE of always answering 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    seq_lens: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096, 8192)
+    tokens_per_batch: int = 16384
+    d_model: int = 64
+    nhead: int = 4
+    dim_feedforward: int = 256
+    min_run_time: float = 1.0
+    lags: tuple[int, ...] = (25, 50, 100, 200, 400)
+    adding_steps: int = 3000
+    adding_batch: int = 64
+    adding_lr: float = 1e-3
+    clip: float = 1.0
+    hidden: int = 64
+    n_test: int = 1000
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+
+CONFIGS = {
+    "smoke": Config(
+        seq_lens=(16, 32, 64, 128),
+        tokens_per_batch=256,
+        min_run_time=0.01,
+        lags=(8, 16),
+        adding_steps=4,
+        adding_batch=16,
+        n_test=64,
+        seeds=(0,),
+    ),  # fmt: skip
+    "full": Config(),
+}
+
+
+# ------------------------------------------------------------------ speed
+
+
+def lstm_hidden_for(params: int, d_model: int) -> int:
+    """The LSTM hidden size whose parameter count, 4h(d + h) + 8h, is closest to ``params``."""
+    return min(range(1, 4 * d_model + 1), key=lambda h: abs(4 * h * (d_model + h) + 8 * h - params))
+
+
+def speed_model(impl: str, arch: str, config: Config) -> nn.Module:
+    lib = scratch if impl == "scratch" else nn
+    layer = lib.TransformerEncoderLayer(config.d_model, config.nhead, config.dim_feedforward,
+                                        dropout=0.0, batch_first=True)  # fmt: skip
+    if arch == "transformer":
+        return layer
+    hidden = lstm_hidden_for(count_parameters(layer), config.d_model)
+    return lib.LSTM(config.d_model, hidden, batch_first=True)
+
+
+def _speed(unit: dict, config: Config, ctx: Context) -> list[dict]:
+    from torch.utils import benchmark
+
+    dev, T = ctx.device, unit["size"]
+    batch = max(1, config.tokens_per_batch // T)
+    model = speed_model(unit["impl"], unit["model"], config).to(dev)
+    params = count_parameters(model)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    rows = [
+        {"metric": "params", "value": float(params)},
+        {"metric": "batch", "value": float(batch)},
+    ]
+    try:
+        x = torch.randn(batch, T, config.d_model, device=dev)
+
+        def step():
+            out = model(x)
+            out = out[0] if isinstance(out, tuple) else out
+            loss = out.pow(2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        step()  # warm-up (cuDNN plans, allocator)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats(dev)
+        timer = benchmark.Timer(stmt="step()", globals={"step": step},
+                                num_threads=torch.get_num_threads())  # fmt: skip
+        m = timer.blocked_autorange(min_run_time=config.min_run_time)
+        peak = torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else math.nan
+        rows += [
+            {"metric": "seconds_per_step", "value": float(m.median)},
+            {"metric": "tokens_per_s", "value": batch * T / float(m.median)},
+            {"metric": "peak_memory_bytes", "value": float(peak)},
+            {"metric": "oom", "value": 0.0},
+        ]
+    except torch.OutOfMemoryError:
+        import warnings
+
+        warnings.warn(f"lstm_vs_transformer: out of memory at {unit['impl']} {unit['model']} "
+                      f"length {T}, batch {batch}; recorded as oom", RuntimeWarning, stacklevel=2)  # fmt: skip
+        rows += [{"metric": "oom", "value": 1.0}]
+    finally:
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+    return rows
+
+
+# ------------------------------------------------------------------ adding problem
+
+
+def adding_batch(n: int, length: int, generator: torch.Generator, device="cpu"):
+    """``(x, y)``: x ``(n, length, 2)`` = (value, marker), y ``(n, 1)`` = sum of the two
+    marked values; one marker in each half of the sequence."""
+    values = torch.rand(n, length, generator=generator)
+    half = length // 2
+    first = torch.randint(0, half, (n,), generator=generator)
+    second = torch.randint(half, length, (n,), generator=generator)
+    markers = torch.zeros(n, length)
+    rows = torch.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)  # (n, length, 2)
+    y = (values[rows, first] + values[rows, second]).unsqueeze(1)  # (n, 1)
+    return x.to(device), y.to(device)
+
+
+def adding_model(arch: str, lag: int, config: Config) -> nn.Module:
+    if arch == "transformer":
+        return SequenceTransformer(2, 1, d_model=32, nhead=4, num_layers=2, dim_feedforward=64,
+                                   max_len=max(lag, 16), pool="last")  # fmt: skip
+    return SequenceRNN(arch, 2, config.hidden, 1)
+
+
+def _input_grad_ratio(model: nn.Module, x, y) -> float:
+    """‖∂L/∂x_1‖ / ‖∂L/∂x_T‖: how much of the loss's gradient reaches the first step."""
+    x = x.clone().requires_grad_(True)
+    loss = nn.functional.mse_loss(model(x), y)
+    grad = torch.autograd.grad(loss, x)[0]  # (n, T, 2)
+    per_step = grad.pow(2).sum(dim=(0, 2)).sqrt()  # (T,)
+    return float(per_step[0] / per_step[-1].clamp_min(1e-30))
+
+
+def _adding(unit: dict, config: Config, ctx: Context) -> list[dict]:
+    dev, lag, seed = ctx.device, unit["size"], unit["seed"]
+    g_test = torch.Generator().manual_seed(10_000 + lag)  # one test set per lag, any seed
+    x_test, y_test = adding_batch(config.n_test, lag, g_test, dev)
+    g = torch.Generator().manual_seed(seed)
+    model = adding_model(unit["model"], lag, config).to(dev)
+    ratio_init = _input_grad_ratio(model, x_test[:64], y_test[:64])
+    opt = torch.optim.Adam(model.parameters(), lr=config.adding_lr)
+    start = time.perf_counter()
+    for _ in range(config.adding_steps):
+        xb, yb = adding_batch(config.adding_batch, lag, g, dev)
+        loss = nn.functional.mse_loss(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        opt.step()
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    per_step = (time.perf_counter() - start) / max(config.adding_steps, 1)
+    model.eval()
+    with torch.no_grad():
+        pred = model(x_test)
+    mse = float(nn.functional.mse_loss(pred, y_test))
+    acc = float(((pred - y_test).abs() < 0.04).float().mean())
+    model.train()
+    return [
+        {"metric": "params", "value": float(count_parameters(model))},
+        {"metric": "test_mse", "value": mse if math.isfinite(mse) else math.nan},
+        {"metric": "test_acc", "value": acc},
+        {"metric": "seconds_per_step", "value": per_step},
+        {"metric": "grad_ratio_init", "value": ratio_init},
+        {
+            "metric": "grad_ratio_trained",
+            "value": _input_grad_ratio(model, x_test[:64], y_test[:64]),
+        },
+    ]
+
+
+# ------------------------------------------------------------------ experiment
+
+
+class LstmVsTransformer(Experiment):
+    name = "lstm_vs_transformer"
+    description = "LSTM vs transformer training throughput vs length; RNN/LSTM/GRU/transformer on the adding problem"
+    claims = ("C10", "C11", "C12", "C14", "C15")
+    columns = ("part", "impl", "model", "size", "seed", "metric", "value")
+    key_columns = ("part", "impl", "model", "size", "seed")
+    configs = CONFIGS
+    deterministic = False  # timings: let torch choose its fastest kernels
+
+    def units(self, config: Config, seeds) -> list[dict]:
+        units = [
+            {"part": "speed", "impl": impl, "model": arch, "size": T, "seed": seeds[0]}
+            for T in config.seq_lens
+            for impl in ("scratch", "torch")
+            for arch in ("lstm", "transformer")
+        ]
+        units += [
+            {"part": "adding", "impl": "scratch", "model": arch, "size": lag, "seed": s}
+            for s in seeds
+            for lag in config.lags
+            for arch in ("rnn", "lstm", "gru", "transformer")
+        ]
+        return units
+
+    def run_unit(self, unit: dict, config: Config, ctx: Context) -> list[dict]:
+        if unit["part"] == "speed":
+            return _speed(unit, config, ctx)
+        return _adding(unit, config, ctx)
+
+    # ------------------------------------------------------------------ verdicts
+
+    @staticmethod
+    def throughput(table):
+        s = table[(table.part == "speed") & (table.metric == "tokens_per_s")]
+        return s.pivot_table(index="size", columns=["impl", "model"], values="value")
+
+    @staticmethod
+    def crossover(tp, impl: str) -> float:
+        """Shortest length from which the transformer is at least as fast as the LSTM at
+        every longer length both ran (nan: never)."""
+        if (impl, "lstm") not in tp or (impl, "transformer") not in tp:
+            return math.nan
+        both = tp[[(impl, "lstm"), (impl, "transformer")]].dropna()
+        faster = both[(impl, "transformer")] >= both[(impl, "lstm")]
+        cross = math.nan
+        for T in sorted(both.index, reverse=True):
+            if not faster[T]:
+                break
+            cross = T
+        return float(cross)
+
+    def verdicts(self, table, config: Config, scale: str) -> list[str]:
+        full = scale == "full"
+        tail = f"({scale} scale, {table.attrs.get('device', 'unknown device')})"
+        tp = self.throughput(table)
+        longest = max(tp.index)
+        parts = []
+        for impl in ("torch", "scratch"):
+            row = tp.loc[longest]
+            ratio = row.get((impl, "transformer"), math.nan) / row.get((impl, "lstm"), math.nan)
+            parts.append(f"{impl}: crossover at length {self.crossover(tp, impl):g}, transformer/LSTM "
+                         f"tokens/s {ratio:.2g}x at {longest}")  # fmt: skip
+        torch_ratio = tp.loc[longest].get(("torch", "transformer"), math.nan) / tp.loc[longest].get(
+            ("torch", "lstm"), math.nan)  # fmt: skip
+        c15 = evidence.decide(torch_ratio > 1, caveat=True) if full else evidence.UNTESTABLE
+        lines = [evidence.format_verdict("C15", c15, "; ".join(parts) + f" {tail}")]
+
+        a = table[table.part == "adding"]
+        mean = a.groupby(["model", "size", "metric"])["value"].mean()
+        lags = sorted(a["size"].unique())
+        hi = lags[-1]
+        solved = lambda m, lag: mean[m, lag, "test_mse"] < 0.1 * BASELINE_MSE  # noqa: E731
+        failed = lambda m, lag: not mean[m, lag, "test_mse"] < 0.5 * BASELINE_MSE  # noqa: E731
+        rnn_ratio = mean["rnn", hi, "grad_ratio_init"]
+        lstm_ratio = mean["lstm", hi, "grad_ratio_init"]
+        vanish = rnn_ratio < 1e-3 or rnn_ratio > 1e3
+        tail = f"(adding problem, {scale} scale, {config.adding_steps} steps, {a.seed.nunique()} seed(s))"
+        status = (lambda ok, caveat=False: evidence.decide(ok, caveat)) if full else (
+            lambda ok, caveat=False: evidence.UNTESTABLE)  # fmt: skip
+        lines.append(evidence.format_verdict(
+            "C10", status(vanish and failed("rnn", hi)),
+            f"at lag {hi} the vanilla RNN's gradient at the first step is {rnn_ratio:.1e} of that at "
+            f"the last (LSTM {lstm_ratio:.1e}); RNN test MSE {mean['rnn', hi, 'test_mse']:.3f} vs "
+            f"{BASELINE_MSE:.3f} for a constant guess {tail}"))  # fmt: skip
+        rnn_fails = [lag for lag in lags if failed("rnn", lag)]
+        lstm_solves = [lag for lag in rnn_fails if solved("lstm", lag)]
+        lines.append(evidence.format_verdict(
+            "C11", status(len(lstm_solves) > 0),
+            f"the LSTM solves (MSE < {0.1 * BASELINE_MSE:.3f}) {len(lstm_solves)} of the "
+            f"{len(rnn_fails)} lags the RNN fails; LSTM MSE by lag: "
+            + ", ".join(f"{lag}: {mean['lstm', lag, 'test_mse']:.3f}" for lag in lags)
+            + f" {tail}"))  # fmt: skip
+        p_gru, p_lstm = mean["gru", hi, "params"], mean["lstm", hi, "params"]
+        t_gru, t_lstm = mean["gru", hi, "seconds_per_step"], mean["lstm", hi, "seconds_per_step"]
+        close = all(abs(mean["gru", lag, "test_acc"] - mean["lstm", lag, "test_acc"]) <= 0.1
+                    for lag in lags)  # fmt: skip
+        lines.append(evidence.format_verdict(
+            "C12", status(p_gru < p_lstm and t_gru < t_lstm and close),
+            f"GRU {p_gru:,.0f} parameters vs LSTM {p_lstm:,.0f}; {1e3 * t_gru:.1f} vs "
+            f"{1e3 * t_lstm:.1f} ms per step at lag {hi}; accuracy by lag (GRU/LSTM): "
+            + ", ".join(f"{lag}: {100 * mean['gru', lag, 'test_acc']:.0f}/{100 * mean['lstm', lag, 'test_acc']:.0f} %"
+                        for lag in lags) + f" {tail}"))  # fmt: skip
+        tr = [mean["transformer", lag, "test_mse"] for lag in lags]
+        lines.append(evidence.format_verdict(
+            "C14", status(solved("transformer", hi), caveat=not all(solved("transformer", lag) for lag in lags)),
+            "transformer test MSE by lag: " + ", ".join(f"{lag}: {m:.3f}" for lag, m in zip(lags, tr))
+            + f" (constant guess {BASELINE_MSE:.3f}) {tail}"))  # fmt: skip
+        return lines
+
+    def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
+        tp = self.throughput(table)
+        fig, axes = new_figure(2, width=4.8)
+        for impl, style in (("scratch", "--"), ("torch", "-")):
+            for arch in ("lstm", "transformer"):
+                if (impl, arch) in tp:
+                    d = tp[(impl, arch)].dropna()
+                    axes[0].plot(d.index, d.values, ls=style, marker="o", label=f"{arch} ({impl})")
+        axes[0].set_xscale("log", base=2)
+        axes[0].set_yscale("log")
+        axes[0].set_xlabel("sequence length (tokens)")
+        axes[0].set_ylabel("training throughput (tokens/s)")
+        axes[0].set_title("Training step throughput, equal parameters")
+        axes[0].legend(fontsize=8)
+        a = table[(table.part == "adding") & (table.metric == "test_mse")]
+        for arch in ("rnn", "lstm", "gru", "transformer"):
+            d = a[a.model == arch].groupby("size")["value"].agg(["mean", "std"]).fillna(0)
+            axes[1].errorbar(d.index, d["mean"], yerr=d["std"], marker="o", capsize=3, label=arch)
+        axes[1].axhline(BASELINE_MSE, color="grey", ls=":", label="constant guess")
+        axes[1].set_xscale("log", base=2)
+        axes[1].set_yscale("log")
+        axes[1].set_xlabel("lag (sequence length)")
+        axes[1].set_ylabel("test MSE")
+        axes[1].set_title("Adding problem, same training budget")
+        axes[1].legend(fontsize=8)
+        return [save_figure(fig, out_dir / "lstm_vs_transformer.png")]
+
+
+EXPERIMENT = LstmVsTransformer()

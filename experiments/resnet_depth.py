@@ -1,0 +1,237 @@
+"""Plain vs residual networks as depth grows, on Fashion-MNIST.
+
+The CIFAR ResNets of He et al. (2016) from ``scratch.models.cifar_resnet`` (depth
+``6n + 2``, BN after every convolution, option-A shortcuts) and their plain twins (the
+same layers without shortcuts) train alike at each depth: SGD with momentum 0.9, weight
+decay, learning rate divided by 10 at 50 % and 75 % of the steps. Recorded: train and test
+loss and error every ``eval_every`` steps (C34: do deep plain nets degrade while residual
+ones improve?).
+
+Per-layer gradient norms (``scratch.models.grad_norms_by_layer``, every convolution, on
+one fixed batch) are recorded at initialization and after training; at initialization
+also for both nets with their batch norms removed (``norm=none``), the textbook setting
+in which a deep plain net's early gradients are said to vanish (C47) and residual
+connections or normalization to fix it (C35). The ``norm=none`` nets are not trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from scratch import evidence
+from scratch.models import cifar_resnet, grad_norms_by_layer
+from scratch.normalization import BatchNorm2d
+
+from .common import fashion_subset, new_figure, save_figure, train_classifier
+from .runner import Context, Experiment
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    depths: tuple[int, ...] = (20, 32, 44, 56, 110)
+    n_train: int = 60000
+    n_test: int = 10000
+    steps: int = 6000
+    batch: int = 128
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    eval_every: int = 500
+    train_eval: int = 10000
+    grad_batch: int = 128
+    seeds: tuple[int, ...] = (0,)
+
+
+CONFIGS = {
+    "smoke": Config(
+        depths=(8, 14),
+        n_train=64,
+        n_test=32,
+        steps=3,
+        batch=16,
+        eval_every=0,
+        train_eval=32,
+        grad_batch=16,
+    ),  # fmt: skip
+    "full": Config(),
+}
+
+
+def strip_batchnorm(model: nn.Module) -> nn.Module:
+    """Replace every ``BatchNorm2d`` by ``nn.Identity`` (a net without normalization)."""
+    for name, child in model.named_children():
+        if isinstance(child, BatchNorm2d):
+            setattr(model, name, nn.Identity())
+        else:
+            strip_batchnorm(child)
+    return model
+
+
+def build(depth: int, residual: bool, norm: str) -> nn.Module:
+    model = cifar_resnet(depth, residual=residual, in_channels=1, num_classes=10)
+    return strip_batchnorm(model) if norm == "none" else model
+
+
+def _grad_rows(model: nn.Module, x, y, phase: str, step: int) -> list[dict]:
+    model.train()
+    model.zero_grad(set_to_none=True)
+    nn.functional.cross_entropy(model(x), y).backward()
+    norms = grad_norms_by_layer(model)
+    model.zero_grad(set_to_none=True)
+    return [{"phase": phase, "step": step, "metric": "grad_norm", "layer": name, "value": v}
+            for name, v in norms]  # fmt: skip
+
+
+def grad_ratio(table, depth, residual, norm, phase="init", seed=None) -> float:
+    """``‖∂L/∂W‖`` of the first convolution over that of the last one (mean over seeds)."""
+    g = table[(table.depth == depth) & (table.residual == residual) & (table.norm == norm)
+              & (table.phase == phase) & (table.metric == "grad_norm")]  # fmt: skip
+    ratios = []
+    for _, run in g.groupby("seed"):
+        ratios.append(run.value.iloc[0] / run.value.iloc[-1])  # rows are in layer order
+    return float(sum(ratios) / len(ratios)) if ratios else math.nan
+
+
+class ResnetDepth(Experiment):
+    name = "resnet_depth"
+    description = "plain vs residual CIFAR-style nets at growing depth on Fashion-MNIST"
+    claims = ("C34", "C35", "C47")
+    columns = ("depth", "residual", "norm", "seed", "phase", "step", "metric", "layer", "value")
+    key_columns = ("depth", "residual", "norm", "seed")
+    configs = CONFIGS
+
+    def units(self, config: Config, seeds) -> list[dict]:
+        units = [
+            {"depth": d, "residual": r, "norm": "none", "seed": s}
+            for s in seeds
+            for d in config.depths
+            for r in (False, True)
+        ]  # cheap: gradients at initialization only
+        units += [
+            {"depth": d, "residual": r, "norm": "bn", "seed": s}
+            for s in seeds
+            for d in config.depths
+            for r in (False, True)
+        ]
+        return units
+
+    def run_unit(self, unit: dict, config: Config, ctx: Context) -> list[dict]:
+        data = fashion_subset(config.n_train, config.n_test)
+        model = build(unit["depth"], unit["residual"], unit["norm"]).to(ctx.device)
+        xg, yg = (
+            data[0][: config.grad_batch].to(ctx.device),
+            data[1][: config.grad_batch].to(ctx.device),
+        )
+        rows = _grad_rows(model, xg, yg, "init", 0)
+        if unit["norm"] == "none":
+            return rows
+        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                              weight_decay=config.weight_decay)  # fmt: skip
+        sched = torch.optim.lr_scheduler.MultiStepLR(
+            opt, [config.steps // 2, (3 * config.steps) // 4], gamma=0.1
+        )
+        points = train_classifier(
+            model, data, steps=config.steps, batch_size=config.batch, optimizer=opt,
+            device=ctx.device, seed=unit["seed"], eval_every=config.eval_every,
+            train_eval=config.train_eval, eval_batch=500, scheduler=sched,
+        )  # fmt: skip
+        for p in points:
+            for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
+                rows.append({"phase": "train", "step": p["step"], "metric": k, "layer": "",
+                             "value": p[k]})  # fmt: skip
+        rows += _grad_rows(model, xg, yg, "trained", config.steps)
+        return rows
+
+    # ---------------------------------------------------------------- verdicts
+
+    @staticmethod
+    def final_errors(table):
+        t = table[(table.phase == "train") & (table.norm == "bn")]
+        last = t[t.step == t.groupby(["depth", "residual", "seed"]).step.transform("max")]
+        acc = last.pivot_table(index=["depth", "residual"], columns="metric", values="value")
+        return 1 - acc[["train_acc", "test_acc"]].rename(
+            columns={"train_acc": "train_err", "test_acc": "test_err"}
+        )
+
+    def verdicts(self, table, config: Config, scale: str) -> list[str]:
+        err = self.final_errors(table)
+        lo, hi = min(config.depths), max(config.depths)
+        tail = f"({scale} scale, Fashion-MNIST, {config.steps} steps, depths {lo}-{hi})"
+        res_better = err.loc[(hi, True), "test_err"] < err.loc[(lo, True), "test_err"]
+        plain_worse = err.loc[(hi, False), "train_err"] > err.loc[(lo, False), "train_err"]
+        c34 = (evidence.decide(res_better and plain_worse, caveat=True)
+               if scale == "full" else evidence.UNTESTABLE)  # fmt: skip
+        lines = [evidence.format_verdict(
+            "C34", c34,
+            f"residual test error {100 * err.loc[(lo, True), 'test_err']:.1f} % at depth {lo} -> "
+            f"{100 * err.loc[(hi, True), 'test_err']:.1f} % at {hi}; plain training error "
+            f"{100 * err.loc[(lo, False), 'train_err']:.1f} % -> {100 * err.loc[(hi, False), 'train_err']:.1f} % "
+            f"(plain test {100 * err.loc[(hi, False), 'test_err']:.1f} % at {hi}) {tail}")]  # fmt: skip
+
+        deep_enough = hi >= 44
+        r = {(res, norm): grad_ratio(table, hi, res, norm) for res in (False, True)
+             for norm in ("none", "bn")}  # fmt: skip
+        r_trained = grad_ratio(table, hi, False, "bn", phase="trained")
+        vanish = r[(False, "none")] < 0.1
+        c47 = (
+            evidence.decide(vanish, caveat=r[(False, "bn")] >= 0.1)
+            if deep_enough
+            else evidence.UNTESTABLE
+        )
+        lines.append(evidence.format_verdict(
+            "C47", c47,
+            f"at depth {hi}, ‖grad‖ of the first conv / the last conv at init: plain without BN "
+            f"{r[(False, 'none')]:.2g}, plain with BN {r[(False, 'bn')]:.2g} ({r_trained:.2g} after "
+            f"training), residual with BN {r[(True, 'bn')]:.2g} {tail}"))  # fmt: skip
+
+        fix_res = r[(True, "none")] >= 10 * r[(False, "none")]
+        fix_bn = r[(False, "bn")] >= 10 * r[(False, "none")]
+        c35 = evidence.decide(vanish and fix_res and fix_bn) if deep_enough else evidence.UNTESTABLE
+        lines.append(evidence.format_verdict(
+            "C35", c35,
+            f"first/last conv gradient ratio at depth {hi} (init): plain {r[(False, 'none')]:.2g}; "
+            f"adding shortcuts {r[(True, 'none')]:.2g}; adding batch norm {r[(False, 'bn')]:.2g}; "
+            f"both {r[(True, 'bn')]:.2g} {tail}"))  # fmt: skip
+        return lines
+
+    def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
+        t = table[(table.phase == "train") & (table.norm == "bn")]
+        fig, axes = new_figure(2, width=5.0)
+        cmap = {d: i for i, d in enumerate(config.depths)}
+        colors = [f"C{i}" for i in range(10)]
+        for (depth, residual), g in t.groupby(["depth", "residual"]):
+            for ax, metric in zip(axes, ("train_acc", "test_acc")):
+                c = g[g.metric == metric].groupby("step")["value"].mean()
+                ax.plot(c.index, 100 * (1 - c.values), color=colors[cmap[depth] % 10],
+                        ls="-" if residual else "--",
+                        label=f"{'ResNet' if residual else 'plain'}-{depth}")  # fmt: skip
+        for ax, what in zip(axes, ("training", "test")):
+            ax.set_xlabel("training step")
+            ax.set_ylabel(f"{what} error (%)")
+            ax.set_title(f"{what.capitalize()} error (dashed: plain, solid: residual)")
+        axes[1].legend(fontsize=7, ncol=2)
+        paths = [save_figure(fig, out_dir / "error_curves.png")]
+
+        fig, axes = new_figure(2, width=5.0)
+        hi = max(config.depths)
+        g = table[(table.metric == "grad_norm") & (table.depth == hi)]
+        for ax, phase in zip(axes, ("init", "trained")):
+            for (residual, norm), run in g[g.phase == phase].groupby(["residual", "norm"]):
+                seed0 = run[run.seed == run.seed.min()]
+                ax.plot(range(len(seed0)), seed0.value.values, marker=".",
+                        label=f"{'residual' if residual else 'plain'}, {'BN' if norm == 'bn' else 'no norm'}")  # fmt: skip
+            ax.set_yscale("log")
+            ax.set_xlabel("convolution (input → output)")
+            ax.set_ylabel("‖∂L/∂W‖₂")
+            ax.set_title(f"Depth {hi}: gradient norm per layer ({phase})")
+            ax.legend(fontsize=7)
+        paths.append(save_figure(fig, out_dir / "grad_norms.png"))
+        return paths
+
+
+EXPERIMENT = ResnetDepth()

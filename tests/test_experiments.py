@@ -1,0 +1,217 @@
+"""The experiment framework: every experiment's smoke scale runs, resumes after an
+interruption without losing or duplicating rows, writes provenance, verdicts and figures;
+foreign or corrupt results folders are refused; ``--device cuda`` without a GPU falls back
+to the CPU with a warning; an out-of-memory error names the configuration that failed."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import experiments
+from experiments import registry, runner
+from experiments.__main__ import main
+from experiments.runner import Experiment, ExperimentError
+from scratch import evidence
+from scratch.data import FASHION_MNIST_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+HAVE_FASHION = any((FASHION_MNIST_DIR / f"t10k-images-idx3-ubyte{s}").exists() for s in ("", ".gz"))
+NEEDS_FASHION = {"dropout_vs_batchnorm", "resnet_depth"}
+PROVENANCE_KEYS = {
+    "experiment", "scale", "smoke", "config", "seeds", "device", "device_name", "torch_version",
+    "cuda_version", "git_commit", "date_utc", "wall_time_s", "status", "sessions", "units_done",
+    "units_total",
+}  # fmt: skip
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    return rows[0], rows[1:]
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_smoke_run_resumes_and_writes_everything(name, tmp_path):
+    if name in NEEDS_FASHION and not HAVE_FASHION:
+        pytest.skip("Fashion-MNIST not installed: apt-get install dataset-fashion-mnist")
+    exp = registry.get(name)
+    out = tmp_path / name
+    # an interruption after two configurations...
+    first = experiments.run(name, scale="smoke", device="cpu", out=out, max_units=2, progress=False)
+    assert not first.complete and first.units_run == 2
+    assert not (out / "verdicts.txt").exists()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["status"] == "partial" and prov["units_done"] == 2
+    header, partial_rows = read_csv(out / "results.csv")
+    assert header == list(exp.columns) and partial_rows
+    # ...then the restart finishes the rest
+    result = experiments.run(name, scale="smoke", device="cpu", out=out, progress=False)
+    assert result.complete and result.units_run == prov["units_total"] - 2
+    header, rows = read_csv(out / "results.csv")
+    assert all(r in rows for r in partial_rows)  # nothing lost
+    assert len({tuple(r) for r in rows}) == len(rows)  # nothing twice
+    keys = [header.index(k) for k in exp.key_columns]
+    assert len({tuple(r[i] for i in keys) for r in rows}) == prov["units_total"]
+
+    prov = json.loads((out / "provenance.json").read_text())
+    assert PROVENANCE_KEYS <= set(prov)
+    assert prov["experiment"] == name and prov["scale"] == "smoke" and prov["smoke"] is True
+    assert prov["status"] == "complete" and prov["device"] == "cpu" and len(prov["sessions"]) == 2
+    assert prov["units_done"] == prov["units_total"]
+
+    if exp.claims:
+        parsed = evidence.parse((out / "verdicts.txt").read_text())
+        assert [c for c, _, _ in parsed] and {c for c, _, _ in parsed} <= set(exp.claims)
+        assert set(exp.claims) <= {c for c, _, _ in parsed}
+    assert result.figures and all(
+        p.suffix == ".png" and p.stat().st_size > 0 for p in result.figures
+    )
+    # a third run has nothing left to do and changes nothing
+    again = experiments.run(name, scale="smoke", device="cpu", out=out, progress=False)
+    assert again.units_run == 0 and read_csv(out / "results.csv")[1] == rows
+
+
+# ------------------------------------------------------------ a tiny fake experiment
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig:
+    n: int = 4
+    seeds: tuple[int, ...] = (0, 1)
+
+
+class Toy(Experiment):
+    name = "toy"
+    description = "test double"
+    claims = ("C40",)
+    columns = ("k", "seed", "metric", "value")
+    key_columns = ("k", "seed")
+    configs = {"smoke": ToyConfig(), "full": ToyConfig(n=6)}
+    fail_at: int | None = None
+    oom_at: int | None = None
+
+    def units(self, config, seeds):
+        return [{"k": k, "seed": s} for s in seeds for k in range(config.n)]
+
+    def run_unit(self, unit, config, ctx):
+        if unit["k"] == self.fail_at:
+            raise RuntimeError("killed")
+        if unit["k"] == self.oom_at:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return [{"metric": "square", "value": float(unit["k"] ** 2)},
+                {"metric": "device", "value": ctx.device.type}]  # fmt: skip
+
+    def verdicts(self, table, config, scale):
+        ok = (table[table.metric == "square"].value.astype(float) >= 0).all()
+        return [evidence.format_verdict("C40", evidence.decide(ok), f"{len(table)} rows")]
+
+
+def test_crash_mid_run_then_resume(tmp_path):
+    toy = Toy()
+    toy.fail_at = 2
+    with pytest.raises(RuntimeError, match="killed"):
+        runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    _, rows = read_csv(tmp_path / "results.csv")
+    assert {(r[0], r[1]) for r in rows} == {("0", "0"), ("1", "0")}
+    assert json.loads((tmp_path / "provenance.json").read_text())["status"] == "interrupted"
+    toy.fail_at = None
+    result = runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    _, rows = read_csv(tmp_path / "results.csv")
+    assert result.complete and len(rows) == 2 * 8 and len({tuple(r) for r in rows}) == 16
+    assert evidence.parse((tmp_path / "verdicts.txt").read_text())[0][:2] == ("C40", "holds")
+    # more seeds later: only the new ones run
+    more = runner.run(toy, out=tmp_path, device="cpu", seeds=[0, 1, 2], progress=False)
+    assert more.units_run == 4
+    assert json.loads((tmp_path / "provenance.json").read_text())["seeds"] == [0, 1, 2]
+
+
+def test_foreign_and_corrupt_results_are_refused(tmp_path):
+    toy = Toy()
+    runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    before = (tmp_path / "results.csv").read_text()
+
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    (tmp_path / "provenance.json").write_text(json.dumps({**prov, "experiment": "other"}))
+    with pytest.raises(ExperimentError, match="refusing to overwrite"):
+        runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    (tmp_path / "provenance.json").write_text("{not json")
+    with pytest.raises(ExperimentError, match="corrupt"):
+        runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    changed = {**prov, "config": {**prov["config"], "n": 99}}
+    (tmp_path / "provenance.json").write_text(json.dumps(changed))
+    with pytest.raises(ExperimentError, match="different smoke config"):
+        runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    (tmp_path / "provenance.json").write_text(json.dumps(prov))
+    (tmp_path / "results.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ExperimentError, match="not a results file"):
+        runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    (tmp_path / "results.csv").write_text(before + "1,0,square\n")
+    with pytest.raises(ExperimentError, match="corrupt"):
+        runner.run(toy, out=tmp_path, device="cpu", progress=False)
+    assert (tmp_path / "results.csv").read_text() == before + "1,0,square\n"  # untouched
+
+    # a CSV without provenance is not ours either
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    (lone / "results.csv").write_text(before)
+    with pytest.raises(ExperimentError, match="without provenance.json"):
+        runner.run(toy, out=lone, device="cpu", progress=False)
+
+    # --force starts over
+    result = runner.run(toy, out=tmp_path, device="cpu", progress=False, force=True)
+    assert result.complete and (tmp_path / "results.csv").read_text() == before
+
+
+def test_scale_mismatch_is_refused(tmp_path):
+    toy = Toy()
+    runner.run(toy, scale="smoke", out=tmp_path, device="cpu", progress=False)
+    with pytest.raises(ExperimentError, match="not 'toy' at 'full'"):
+        runner.run(toy, scale="full", out=tmp_path, device="cpu", progress=False)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present: no fallback to test")
+def test_cuda_without_gpu_warns_and_uses_cpu(tmp_path):
+    with pytest.warns(RuntimeWarning, match="no CUDA GPU"):
+        result = runner.run(Toy(), device="cuda", out=tmp_path, progress=False)
+    _, rows = read_csv(result.csv_path)
+    assert {r[3] for r in rows if r[2] == "device"} == {"cpu"}
+    assert json.loads(result.provenance_path.read_text())["device"] == "cpu"
+
+
+def test_out_of_memory_names_the_configuration(tmp_path):
+    toy = Toy()
+    toy.oom_at = 3
+    with pytest.raises(ExperimentError, match=r"out of memory .* at k=3, seed=0"):
+        runner.run(toy, device="cpu", out=tmp_path, progress=False)
+    _, rows = read_csv(tmp_path / "results.csv")
+    assert len(rows) == 2 * 3  # the configurations before it are kept
+
+
+def test_cli_errors_and_list(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(registry.EXPERIMENTS, "toy", "toy")
+    monkeypatch.setattr(registry, "get", lambda name: Toy() if name == "toy" else None)
+    assert main(["toy", "--device", "cpu", "--out", str(tmp_path), "--no-progress"]) == 0
+    (tmp_path / "results.csv").write_text("x\n")
+    assert main(["toy", "--device", "cpu", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "not a results file" in capsys.readouterr().err
+    assert main(["toy", "--device", "cpu", "--out", str(tmp_path), "--force", "--no-progress"]) == 0
+
+
+def test_python_m_experiments_list():
+    out = subprocess.run([sys.executable, "-m", "experiments", "list"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    for name in registry.names():
+        assert name in out.stdout
+
+
+def test_unknown_experiment():
+    with pytest.raises(ExperimentError, match="unknown experiment"):
+        registry.get("nope")
