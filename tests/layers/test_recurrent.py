@@ -315,7 +315,8 @@ def test_gradcheck_float64(name, kwargs):
         out = functional_call(m, dict(zip(names, ps, strict=True)), (inputs[0], hx))
         return tuple(flatten(out))
 
-    assert torch.autograd.gradcheck(f, (*xs, *params))
+    # fast_mode checks random projections of the Jacobian: the same bugs, ~20x faster
+    assert torch.autograd.gradcheck(f, (*xs, *params), fast_mode=True)
 
 
 # ---------------------------------------------------------------- shapes, semantics

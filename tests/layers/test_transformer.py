@@ -296,7 +296,7 @@ def test_encoder_gradcheck_float64(norm_first):
         kw = {"src_mask": mask, "src_key_padding_mask": kpm}
         return torch.func.functional_call(m, dict(zip(names, ps, strict=True)), (x,), kw)
 
-    assert torch.autograd.gradcheck(fn, (x, *params))
+    assert torch.autograd.gradcheck(fn, (x, *params), fast_mode=True)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
@@ -316,7 +316,7 @@ def test_decoder_gradcheck_float64(norm_first):
         kw = {"tgt_mask": t_mask, "memory_key_padding_mask": m_kpm, "tgt_is_causal": True}
         return torch.func.functional_call(m, dict(zip(names, ps, strict=True)), (tgt, memory), kw)
 
-    assert torch.autograd.gradcheck(fn, (tgt, memory, *params))
+    assert torch.autograd.gradcheck(fn, (tgt, memory, *params), fast_mode=True)
 
 
 def test_activation_choices():
