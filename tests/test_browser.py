@@ -107,7 +107,8 @@ JS_MATH = r"""() => {
 # Prose (not code, not outputs, not math) that still shows TeX delimiters or $...$.
 JS_RAW_TEX_IN_PROSE = r"""() => {
   const article = document.querySelector("article") || document.body;
-  const skip = "pre, code, script, style, .math, mjx-container, .highlight, .cell_output, .output";
+  // #search-results: the search page quotes the pages' plain-text source, math included.
+  const skip = "pre, code, script, style, .math, mjx-container, .highlight, .cell_output, .output, #search-results";
   const pattern = /\$\$|\\\(|\\\[|\$[^\s$][^$]*\$/;
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   const found = [];
