@@ -25,7 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
+
+from tests.test_toc import toc_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 # BOOK_HTML: check a book built elsewhere (jupyter-book build . --path-output DIR).
@@ -129,20 +130,9 @@ def serve(directory: Path) -> Iterator[str]:
 
 def toc_pages() -> list[str]:
     """Every page of _toc.yml (root first) as a docname, e.g. 'book/intro'."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(items) -> None:
-        for item in items or []:
-            if "file" in item:
-                found.append(item["file"])
-            walk(item.get("sections"))
-            walk(item.get("chapters"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [str(Path(f).with_suffix("")) if f.endswith((".md", ".ipynb")) else f for f in found]
+    return [
+        str(Path(f).with_suffix("")) if f.endswith((".md", ".ipynb")) else f for f in toc_entries()
+    ]
 
 
 def ensure_book_built() -> Path:
