@@ -30,3 +30,15 @@ def seed_all(seed: int = 0, threads: int | None = None) -> torch.Generator:
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     """Number of scalar parameters (trainable ones by default)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def error_bound(err: float, floor: int = -12) -> str:
+    """The smallest power of ten above ``err``, as text (``"1e-7"``), never below ``1e{floor}``.
+
+    The chapters print parity errors this way: ``5.96e-08`` can flip its last digits
+    between machines, ``< 1e-7`` prints the same on every run.
+    """
+    exponent = floor
+    while 10.0**exponent <= err:
+        exponent += 1
+    return f"1e{exponent}"
