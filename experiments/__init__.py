@@ -1,7 +1,8 @@
 """Experiments that test the book's claims at scale.
 
-Run one with ``python -m experiments NAME --scale smoke`` (seconds, CPU) or
-``--scale full`` (meant for a GPU); ``python -m experiments list`` shows them all.
+Run one with ``python -m experiments NAME --scale smoke`` (seconds, CPU),
+``--scale cpu`` (the full protocol cut down to fit a 2-core CPU; three experiments have
+one) or ``--scale full`` (meant for a GPU); ``python -m experiments list`` shows them all.
 From Python::
 
     import experiments

@@ -1,4 +1,4 @@
-"""Command line: ``python -m experiments NAME --scale {smoke,full} [--device ...]`` or
+"""Command line: ``python -m experiments NAME --scale {smoke,cpu,full} [--device ...]`` or
 ``python -m experiments list``."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from . import registry
-from .runner import ExperimentError, run
+from .runner import SCALES, ExperimentError, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,13 @@ def main(argv: list[str] | None = None) -> int:
         "verdicts and figures under experiments/results/NAME/SCALE/).",
     )
     parser.add_argument("name", help="an experiment name, or 'list' to list them")
-    parser.add_argument("--scale", choices=("smoke", "full"), default="smoke")
+    parser.add_argument(
+        "--scale",
+        choices=SCALES,
+        default="smoke",
+        help="smoke: seconds, tests the code; cpu: the protocol cut to fit a 2-core CPU "
+        "(where the experiment has one); full: the protocol as specified (a GPU)",
+    )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--out", help="results folder (default experiments/results/NAME/SCALE)")
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default: the config's)")

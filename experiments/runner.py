@@ -30,7 +30,7 @@ from .provenance import environment, utc_now
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CSV_NAME, PROVENANCE_NAME, VERDICTS_NAME = "results.csv", "provenance.json", "verdicts.txt"
-SCALES = ("smoke", "full")
+SCALES = ("smoke", "cpu", "full")  # cpu: the full protocol cut to fit a 2-core CPU
 
 
 class ExperimentError(RuntimeError):

@@ -78,6 +78,42 @@ def test_smoke_run_resumes_and_writes_everything(name, tmp_path):
     assert again.units_run == 0 and read_csv(out / "results.csv")[1] == rows
 
 
+CPU_SCALE = {"dropout_vs_batchnorm", "lstm_vs_transformer", "resnet_depth"}
+
+
+@pytest.mark.parametrize("name", sorted(CPU_SCALE))
+def test_cpu_scale_is_a_cut_of_full_that_tests_claims(name, tmp_path):
+    """A ``cpu`` run decides its claims (smoke runs never do), always with a caveat or a
+    failure (its budget is cut), and its config is the full one with smaller numbers."""
+    if name in NEEDS_FASHION and not HAVE_FASHION:
+        pytest.skip("Fashion-MNIST not installed: apt-get install dataset-fashion-mnist")
+    exp = registry.get(name)
+    cpu, full = exp.configs["cpu"], exp.configs["full"]
+    assert type(cpu) is type(full) and cpu != full
+    result = experiments.run(name, scale="smoke", device="cpu", out=tmp_path, progress=False)
+    table, smoke = result.table(), exp.configs["smoke"]
+    at_smoke = evidence.parse("\n".join(exp.verdicts(table, smoke, "smoke")))
+    at_cpu = evidence.parse("\n".join(exp.verdicts(table, smoke, "cpu")))
+    assert {s for _, s, _ in at_smoke} == {evidence.UNTESTABLE}
+    decided = {c: s for c, s, _ in at_cpu if s != evidence.UNTESTABLE}
+    # resnet_depth's gradient claims also need depth >= 44, which its smoke config lacks;
+    # C15 (the transformer trains faster) is about parallel hardware: a GPU run only
+    expected = {"resnet_depth": {"C34"}, "lstm_vs_transformer": set(exp.claims) - {"C15"}}
+    assert set(decided) == expected.get(name, set(exp.claims))
+    assert set(decided.values()) <= {evidence.CAVEAT, evidence.FAILS}
+    assert all("cpu scale" in e for _, _, e in at_cpu)
+    if name == "lstm_vs_transformer":
+        table.attrs["device"] = "cuda: a GPU"
+        on_gpu = evidence.parse("\n".join(exp.verdicts(table, smoke, "cpu")))
+        assert {c: s for c, s, _ in on_gpu}["C15"] in {evidence.CAVEAT, evidence.FAILS}
+
+
+def test_scale_without_a_config_is_refused(tmp_path):
+    with pytest.raises(ExperimentError, match="unknown scale 'cpu'"):
+        experiments.run("mnist1d_table", scale="cpu", device="cpu", out=tmp_path)
+    assert not (tmp_path / "results.csv").exists()
+
+
 # ------------------------------------------------------------ a tiny fake experiment
 
 
@@ -215,3 +251,56 @@ def test_python_m_experiments_list():
 def test_unknown_experiment():
     with pytest.raises(ExperimentError, match="unknown experiment"):
         registry.get("nope")
+
+
+def _resnet_table(plain_torch_ratio: float, bn_torch_ratio: float):
+    """A made-up resnet_depth table with the given first/last arriving-gradient ratios."""
+    import pandas as pd
+
+    ratios = {(False, "none", "he"): 0.06, (False, "none", "torch"): plain_torch_ratio,
+              (False, "bn", "torch"): bn_torch_ratio, (False, "bn", "he"): 30.0,
+              (True, "none", "he"): 8.0, (True, "none", "torch"): 0.5,
+              (True, "bn", "torch"): 20.0, (True, "bn", "he"): 100.0}  # fmt: skip
+    rows = []
+    for depth in (20, 56):
+        for (res, norm, init), ratio in ratios.items():
+            key = {"depth": depth, "residual": res, "norm": norm, "init": init, "seed": 0}
+            for metric in ("arriving_grad_norm", "grad_norm"):
+                for layer, value in (("conv1", ratio), ("mid", 1.0), ("fc_in", 1.0)):
+                    rows.append({**key, "phase": "init", "step": 0, "metric": metric,
+                                 "layer": layer, "value": value})  # fmt: skip
+            if (norm, init) == ("bn", "he"):
+                acc = {
+                    "train_acc": 0.9 - depth / 1000 * (not res),
+                    "test_acc": 0.85 + depth / 1000 * res,
+                }
+                for metric, value in acc.items():
+                    rows.append({**key, "phase": "train", "step": 10, "metric": metric,
+                                 "layer": "", "value": value})  # fmt: skip
+                for layer in ("conv1", "fc_in"):
+                    rows.append({**key, "phase": "trained", "step": 10, "metric": "arriving_grad_norm",
+                                 "layer": layer, "value": 1.0})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("plain_torch", "bn_torch", "c47", "c35"),
+    [
+        (
+            1e-20,
+            5e3,
+            evidence.CAVEAT,
+            evidence.CAVEAT,
+        ),  # vanishes with torch's init only; BN explodes
+        (1e-20, 2.0, evidence.CAVEAT, evidence.HOLDS),  # BN fixes it without exploding
+        (1e-20, 0.01, evidence.CAVEAT, evidence.FAILS),  # BN does not fix it
+        (0.5, 2.0, evidence.FAILS, evidence.UNTESTABLE),  # nothing vanishes: nothing to fix
+    ],
+)
+def test_resnet_depth_gradient_verdicts_follow_the_ratios(plain_torch, bn_torch, c47, c35):
+    exp = registry.get("resnet_depth")
+    config = dataclasses.replace(exp.configs["cpu"], depths=(20, 56))
+    table = _resnet_table(plain_torch, bn_torch)
+    found = {c: s for c, s, _ in evidence.parse("\n".join(exp.verdicts(table, config, "cpu")))}
+    # plain nets degrade with depth and residual ones improve in the made-up accuracies
+    assert found == {"C34": evidence.CAVEAT, "C47": c47, "C35": c35}

@@ -136,6 +136,53 @@ def test_grad_norms_by_layer_lists_every_conv_in_order() -> None:
         models.grad_norms_by_layer(scratch.Linear(2, 2))
 
 
+def test_output_grad_norms_match_autograd_and_leave_no_hooks() -> None:
+    torch.manual_seed(0)
+    model = models.plain20(in_channels=1)
+    x, y = torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 3])
+
+    def loss_fn():
+        logits = model(x)
+        return (torch.logsumexp(logits, 1) - logits[torch.arange(4), y]).mean()
+
+    arriving = models.output_grad_norms(model, loss_fn)
+    names = [n for n, _ in arriving]
+    assert len(arriving) == 19 and names[0] == "conv1" and names[-1] == "layer3.2.conv2"
+    # the weights' gradients were filled by the same backward pass
+    assert [n for n, _ in models.grad_norms_by_layer(model)] == names
+    assert all(not m._forward_hooks for m in model.modules())
+    # reference: the same outputs captured by hand and differentiated with autograd.grad
+    convs = dict(model.named_modules())
+    outputs = {}
+    handles = [convs[n].register_forward_hook(lambda m, a, out, n=n: outputs.__setitem__(n, out))
+               for n in names]  # fmt: skip
+    loss = loss_fn()
+    for h in handles:
+        h.remove()
+    grads = torch.autograd.grad(loss, [outputs[n] for n in names])
+    for (name, value), g in zip(arriving, grads):
+        assert math.isclose(value, g.norm().item(), rel_tol=1e-5), name
+
+    # an in-place op after the layer (here a ReLU) does not hide its gradient
+    class InplaceReLU(torch.nn.Module):
+        def forward(self, h):
+            return h.relu_()
+
+    net = torch.nn.Sequential(scratch.Conv2d(1, 2, 3), InplaceReLU(), scratch.Conv2d(2, 1, 3))
+    got = models.output_grad_norms(net, lambda: net(x).pow(2).sum())
+    h = net[0](x)
+    (want,) = torch.autograd.grad(net[2](h.relu()).pow(2).sum(), [h])
+    assert math.isclose(got[0][1], want.norm().item(), rel_tol=1e-5) and got[0][1] > 0
+    # an unused layer gets no gradient and reports 0
+    extra = torch.nn.Sequential(scratch.Conv2d(1, 2, 3), scratch.Conv2d(1, 2, 3))
+    out = models.output_grad_norms(extra, lambda: extra[0](x).sum())
+    assert out[0][1] > 0 and out[1] == ("1", 0.0)
+    with pytest.raises(ValueError, match="output_grad_norms: model has no layer of type"):
+        models.output_grad_norms(scratch.Linear(2, 2), lambda: torch.zeros(()))
+    with pytest.raises(ValueError, match="ran none of the watched layers"):
+        models.output_grad_norms(extra, lambda: x.sum().requires_grad_())
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match=r"cifar_resnet: expected depth = 6n \+ 2"):
         models.cifar_resnet(18)

@@ -14,7 +14,7 @@ def test_every_exported_name_resolves() -> None:
         assert getattr(models, name) is not None, name
     assert set(models.__all__) >= {
         "MLP", "SmallImageClassifier", "shape_table", "resnet18", "resnet152", "ResNet",
-        "resnet20", "resnet110", "plain20", "cifar_resnet", "grad_norms_by_layer",
+        "resnet20", "resnet110", "plain20", "cifar_resnet", "grad_norms_by_layer", "output_grad_norms",
         "DenseBlock", "DenseLayer", "TransformerClassifier", "TransformerLM", "RNNClassifier",
     }  # fmt: skip
 

@@ -28,7 +28,7 @@ from .cifar_resnet import (
     resnet110,
 )
 from .densenet import DenseBlock, DenseLayer
-from .diagnostics import grad_norms_by_layer
+from .diagnostics import grad_norms_by_layer, output_grad_norms
 from .mlp import MLP
 from .resnet import (
     BasicBlock,
@@ -61,6 +61,7 @@ __all__ = [
     "causal_mask",
     "cifar_resnet",
     "grad_norms_by_layer",
+    "output_grad_norms",
     "plain20",
     "plain32",
     "plain44",
