@@ -200,7 +200,9 @@ class ResnetDepth(Experiment):
             f"residual test error {100 * err.loc[(lo, True), 'test_err']:.1f} % at depth {lo} -> "
             f"{100 * err.loc[(hi, True), 'test_err']:.1f} % at {hi}; plain training error "
             f"{100 * err.loc[(lo, False), 'train_err']:.1f} % -> {100 * err.loc[(hi, False), 'train_err']:.1f} % "
-            f"(plain test {100 * err.loc[(hi, False), 'test_err']:.1f} % at {hi}) {tail}")]  # fmt: skip
+            f"(plain test {100 * err.loc[(hi, False), 'test_err']:.1f} % at {hi}); at depth {hi} "
+            f"residual training error {100 * err.loc[(hi, True), 'train_err']:.1f} % vs plain "
+            f"{100 * err.loc[(hi, False), 'train_err']:.1f} % {tail}")]  # fmt: skip
 
         deep_enough = hi >= 44
         r = {(res, norm, init): grad_ratio(table, hi, res, norm, init)
@@ -243,7 +245,7 @@ class ResnetDepth(Experiment):
             for ax, metric in zip(axes, ("train_acc", "test_acc")):
                 c = g[g.metric == metric].groupby("step")["value"].mean()
                 ax.plot(c.index, 100 * (1 - c.values), color=colors[cmap[depth] % 10],
-                        ls="-" if residual else "--",
+                        ls="-" if residual else "--", marker="o",
                         label=f"{'ResNet' if residual else 'plain'}-{depth}")  # fmt: skip
         for ax, what in zip(axes, ("training", "test")):
             ax.set_xlabel("training step")
