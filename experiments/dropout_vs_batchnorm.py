@@ -26,7 +26,7 @@ from scratch import evidence
 from scratch.models import SmallImageClassifier
 
 from .common import fashion_subset, new_figure, save_figure, train_classifier
-from .runner import Context, Experiment
+from .runner import Context, Experiment, claim_status
 
 VARIANTS = ("none", "dropout", "batchnorm", "both")
 
@@ -146,9 +146,7 @@ class DropoutVsBatchnorm(Experiment):
         ).fillna({"gap_sd": 0.0})  # fmt: skip
         n_seeds = runs.seed.nunique()
         tail = f"({scale} scale, {config.steps} steps, {config.n_train} training images, {n_seeds} seed(s))"
-        # smoke runs test the code only; a cpu run is a reduced budget, so always a caveat
-        status = (lambda ok, caveat=False: evidence.decide(ok, caveat or scale == "cpu")) if scale != "smoke" else (
-            lambda ok, caveat=False: evidence.UNTESTABLE)  # fmt: skip
+        status = claim_status(scale)
 
         def best_lr(variant):
             sub = mean.loc[variant]

@@ -34,7 +34,7 @@ from scratch.utils import count_parameters
 
 from .common import new_figure, save_figure
 from .models import SequenceRNN, SequenceTransformer
-from .runner import Context, Experiment
+from .runner import Context, Experiment, claim_status
 
 BASELINE_MSE = 1 / 6  # variance of U(0,1) + U(0,1): the MSE of always answering 1
 
@@ -278,7 +278,6 @@ class LstmVsTransformer(Experiment):
         return float(cross)
 
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
-        full = scale != "smoke"  # smoke runs test the code; cpu and full runs test claims
         tail = f"({scale} scale, {table.attrs.get('device', 'unknown device')})"
         tp = self.throughput(table)
         longest = max(tp.index)
@@ -296,7 +295,7 @@ class LstmVsTransformer(Experiment):
         parallel = str(table.attrs.get("device", "")).startswith("cuda")
         c15 = (
             evidence.decide(torch_ratio > 1, caveat=True)
-            if full and parallel
+            if scale != "smoke" and parallel
             else evidence.UNTESTABLE
         )
         why = "" if parallel else "; a CPU run cannot test a claim about parallel hardware"
@@ -311,8 +310,7 @@ class LstmVsTransformer(Experiment):
         rnn_ratio = mean["rnn", hi, "grad_ratio_init"]
         vanish = rnn_ratio < 1e-3 or rnn_ratio > 1e3
         tail = f"(adding problem, {scale} scale, {config.adding_steps} steps, {a.seed.nunique()} seed(s))"
-        status = (lambda ok, caveat=False: evidence.decide(ok, caveat or scale == "cpu")) if full else (
-            lambda ok, caveat=False: evidence.UNTESTABLE)  # fmt: skip
+        status = claim_status(scale)
         lines.append(evidence.format_verdict(
             "C10", status(vanish and failed("rnn", hi)),
             "at init the vanilla RNN's gradient at the first step is "

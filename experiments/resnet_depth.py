@@ -33,7 +33,7 @@ from scratch.models import cifar_resnet, grad_norms_by_layer, output_grad_norms
 from scratch.normalization import BatchNorm2d
 
 from .common import fashion_subset, new_figure, save_figure, train_classifier
-from .runner import Context, Experiment
+from .runner import Context, Experiment, claim_status
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,8 +193,7 @@ class ResnetDepth(Experiment):
         tail = f"({scale} scale, Fashion-MNIST, {config.steps} steps, depths {lo}-{hi})"
         res_better = err.loc[(hi, True), "test_err"] < err.loc[(lo, True), "test_err"]
         plain_worse = err.loc[(hi, False), "train_err"] > err.loc[(lo, False), "train_err"]
-        c34 = (evidence.decide(res_better and plain_worse, caveat=True)
-               if scale != "smoke" else evidence.UNTESTABLE)  # fmt: skip
+        c34 = claim_status(scale)(res_better and plain_worse, caveat=True)
         lines = [evidence.format_verdict(
             "C34", c34,
             f"residual test error {100 * err.loc[(lo, True), 'test_err']:.1f} % at depth {lo} -> "

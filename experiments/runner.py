@@ -33,6 +33,20 @@ CSV_NAME, PROVENANCE_NAME, VERDICTS_NAME = "results.csv", "provenance.json", "ve
 SCALES = ("smoke", "cpu", "full")  # cpu: the full protocol cut to fit a 2-core CPU
 
 
+def claim_status(scale: str):
+    """``status(ok, caveat=False)``: how a run at ``scale`` turns a tested condition into a
+    verdict. ``smoke`` runs only test the code (*not testable*); a ``cpu`` run has a cut
+    budget, so a claim it supports always holds *with a caveat*; ``full`` decides as is."""
+    from scratch import evidence
+
+    def status(ok: bool, caveat: bool = False) -> str:
+        if scale == "smoke":
+            return evidence.UNTESTABLE
+        return evidence.decide(ok, caveat or scale == "cpu")
+
+    return status
+
+
 class ExperimentError(RuntimeError):
     """A problem the user can act on (wrong results folder, out of memory, bad option)."""
 

@@ -304,3 +304,11 @@ def test_resnet_depth_gradient_verdicts_follow_the_ratios(plain_torch, bn_torch,
     found = {c: s for c, s, _ in evidence.parse("\n".join(exp.verdicts(table, config, "cpu")))}
     # plain nets degrade with depth and residual ones improve in the made-up accuracies
     assert found == {"C34": evidence.CAVEAT, "C47": c47, "C35": c35}
+
+
+def test_claim_status_by_scale():
+    smoke, cpu, full = (runner.claim_status(s) for s in ("smoke", "cpu", "full"))
+    assert smoke(True) == smoke(False) == evidence.UNTESTABLE
+    assert cpu(True) == evidence.CAVEAT and cpu(False) == evidence.FAILS
+    assert full(True) == evidence.HOLDS and full(True, caveat=True) == evidence.CAVEAT
+    assert full(False, caveat=True) == evidence.FAILS
