@@ -293,11 +293,7 @@ class LstmVsTransformer(Experiment):
             ("torch", "lstm"), math.nan)  # fmt: skip
         # the claim rests on running all positions at once: only parallel hardware tests it
         parallel = str(table.attrs.get("device", "")).startswith("cuda")
-        c15 = (
-            evidence.decide(torch_ratio > 1, caveat=True)
-            if scale != "smoke" and parallel
-            else evidence.UNTESTABLE
-        )
+        c15 = claim_status(scale)(torch_ratio > 1, caveat=True) if parallel else evidence.UNTESTABLE
         why = "" if parallel else "; a CPU run cannot test a claim about parallel hardware"
         lines = [evidence.format_verdict("C15", c15, "; ".join(parts) + why + f" {tail}")]
 

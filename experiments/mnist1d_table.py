@@ -26,7 +26,7 @@ from scratch.utils import count_parameters
 
 from .common import atomic_text, fmt_pct, new_figure, save_figure, train_classifier
 from .models import Mnist1dCNN, Mnist1dGRU, SequenceTransformer
-from .runner import Context, Experiment
+from .runner import Context, Experiment, claim_status
 
 MODELS = ("logistic", "mlp", "cnn", "gru", "transformer")
 PUBLISHED = {  # (model, data) -> published test accuracy
@@ -114,7 +114,7 @@ class Mnist1dTable(Experiment):
         n_seeds = table.seed.nunique()
         ok = cnn_drop > 0.1 and abs(mlp_drop) < 0.05
         return [evidence.format_verdict(
-            "C04", evidence.decide(ok) if scale == "full" else evidence.UNTESTABLE,
+            "C04", claim_status(scale)(ok),
             f"shuffling MNIST-1D's positions costs the CNN {100 * cnn_drop:.1f} points "
             f"({fmt_pct(s['cnn', 'normal'])} -> {fmt_pct(s['cnn', 'shuffled'])}) and the MLP "
             f"{100 * mlp_drop:.1f} ({fmt_pct(s['mlp', 'normal'])} -> {fmt_pct(s['mlp', 'shuffled'])}); "

@@ -79,6 +79,11 @@ CONFIGS = {
 }
 
 
+# (norm, init) of the nets that train (the paper's), and of those measured at init only
+TRAINED = ("bn", "he")
+AT_INIT_ONLY = (("none", "he"), ("none", "torch"), ("bn", "torch"))
+
+
 def strip_batchnorm(model: nn.Module) -> nn.Module:
     """Replace every ``BatchNorm2d`` by ``nn.Identity`` (a net without normalization)."""
     for name, child in model.named_children():
@@ -132,17 +137,15 @@ class ResnetDepth(Experiment):
     configs = CONFIGS
 
     def units(self, config: Config, seeds) -> list[dict]:
-        # cheap: gradients at initialization only
-        at_init = [("none", "he"), ("none", "torch"), ("bn", "torch")]
         units = [
             {"depth": d, "residual": r, "norm": norm, "init": init, "seed": s}
             for s in seeds
-            for norm, init in at_init
+            for norm, init in AT_INIT_ONLY
             for d in config.depths
             for r in (False, True)
         ]
-        units += [  # trained: the paper's nets
-            {"depth": d, "residual": r, "norm": "bn", "init": "he", "seed": s}
+        units += [
+            {"depth": d, "residual": r, "norm": TRAINED[0], "init": TRAINED[1], "seed": s}
             for s in seeds
             for d in config.depths
             for r in (False, True)
@@ -157,7 +160,7 @@ class ResnetDepth(Experiment):
             data[1][: config.grad_batch].to(ctx.device),
         )
         rows = _grad_rows(model, xg, yg, "init", 0)
-        if (unit["norm"], unit["init"]) != ("bn", "he"):
+        if (unit["norm"], unit["init"]) != TRAINED:
             return rows
         opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                               weight_decay=config.weight_decay)  # fmt: skip
@@ -205,8 +208,7 @@ class ResnetDepth(Experiment):
 
         deep_enough = hi >= 44
         r = {(res, norm, init): grad_ratio(table, hi, res, norm, init)
-             for res in (False, True) for norm, init in
-             (("none", "he"), ("none", "torch"), ("bn", "torch"), ("bn", "he"))}  # fmt: skip
+             for res in (False, True) for norm, init in (*AT_INIT_ONLY, TRAINED)}  # fmt: skip
         r_w = grad_ratio(table, hi, False, "none", "torch", metric="grad_norm")
         r_trained = grad_ratio(table, hi, False, "bn", "he", phase="trained")
         small = 0.01  # "very small": two orders of magnitude below the last layer's
