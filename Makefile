@@ -11,11 +11,21 @@ NB     ?=
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: help venv data chromium book book-strict test lint format pytest notebooks notebook lab clean
+# One numeric path for every run (src/scratch/reproducibility.py): ATen, MKL and oneDNN on
+# their AVX2 kernels, so the stored outputs reproduce on any x86-64 CPU with or without
+# AVX-512. Each chapter also pins them in its first cell; a value already set wins.
+export ATEN_CPU_CAPABILITY ?= avx2
+export MKL_ENABLE_INSTRUCTIONS ?= AVX2
+export MKL_CBWR ?= AVX2
+export ONEDNN_MAX_CPU_ISA ?= AVX2
+
+.PHONY: help venv data chromium book book-strict test robustness lint format pytest notebooks notebook lab clean
 
 help:
 	@echo "make book       build the HTML book into _build/html (set-up included)"
 	@echo "make test       lint, warning-free book build, pytest + nbval (set-up included)"
+	@echo "make robustness re-run every notebook on another numeric path and other seeds;"
+	@echo "                fail if any claim's verdict changes"
 	@echo "make lab        JupyterLab on the book"
 	@echo "make notebooks  re-execute every notebook in place from a clean kernel"
 
@@ -74,6 +84,11 @@ pytest: venv data chromium
 	  --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 
 test: lint book-strict pytest
+
+# Every notebook re-executed in temporary copies, on another numeric path and with every
+# seed shifted; fails if any verdict differs from the committed one (tools/robustness.py).
+robustness: venv data
+	$(BIN)/python -m tools.robustness --jobs $(JOBS)
 
 # Re-execute notebooks in place, one clean top-to-bottom run each (NB=path for one).
 notebooks: venv data

@@ -12,9 +12,17 @@ From Python::
 
 from __future__ import annotations
 
-from .registry import get, names
-from .runner import ExperimentError, RunResult
-from .runner import run as _run
+import sys
+
+from scratch.reproducibility import pin_numeric_path
+
+# Before torch loads: the same CPU kernels as the book's chapters (no effect on a GPU).
+if "torch" not in sys.modules:
+    pin_numeric_path()
+
+from .registry import get, names  # noqa: E402
+from .runner import ExperimentError, RunResult  # noqa: E402
+from .runner import run as _run  # noqa: E402
 
 __all__ = ["ExperimentError", "RunResult", "get", "names", "run"]
 

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from . import registry
-from .runner import SCALES, ExperimentError, run
+from .runner import SCALES, ExperimentError, rejudge, run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="torch intra-op threads")
     parser.add_argument("--max-units", type=int, help="stop after this many configurations")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--rejudge",
+        action="store_true",
+        help="recompute verdicts.txt of a finished run from its CSV with the current rules",
+    )
     args = parser.parse_args(argv)
 
     if args.name == "list":
@@ -38,6 +43,14 @@ def main(argv: list[str] | None = None) -> int:
             exp = registry.get(name)
             claims = " ".join(exp.claims) or "(benchmark)"
             print(f"{name:22s} {claims:28s} {exp.description}")
+        return 0
+    if args.rejudge:
+        try:
+            lines = rejudge(registry.get(args.name), args.scale, args.out)
+        except ExperimentError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print("\n".join(lines))
         return 0
     try:
         result = run(

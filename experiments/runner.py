@@ -392,3 +392,33 @@ def run(
     save_provenance("complete" if complete else "partial")
     return RunResult(out_dir, csv_path, prov_path, complete, verdict_lines, figures,
                      session["units_run"])  # fmt: skip
+
+
+def rejudge(experiment: Experiment, scale: str, out: str | os.PathLike | None = None) -> list[str]:
+    """Recompute the verdicts of a finished run from its stored table with today's rules
+    (``scratch.rules``), without re-running any unit, and rewrite ``verdicts.txt``.
+
+    The provenance keeps the run's own record and gains a ``rejudged`` entry (date and
+    commit of the rules), so a reader can tell when the data and the rule differ in age.
+    """
+    import pandas as pd
+
+    from .provenance import git_commit
+
+    out_dir = Path(out) if out is not None else RESULTS_DIR / experiment.name / scale
+    csv_path, prov_path = out_dir / CSV_NAME, out_dir / PROVENANCE_NAME
+    if not prov_path.exists() or not csv_path.exists():
+        raise ExperimentError(f"{out_dir} holds no finished run of {experiment.name} to rejudge")
+    provenance = json.loads(prov_path.read_text(encoding="utf-8"))
+    if provenance.get("status") != "complete":
+        raise ExperimentError(f"{out_dir}: the run is {provenance.get('status')}, not complete")
+    config = experiment.configs[scale]
+    table = pd.read_csv(csv_path)
+    last = (provenance.get("sessions") or [{}])[-1]
+    table.attrs["device"] = f"{provenance.get('device')}: {last.get('device_name')}"
+    lines = list(experiment.verdicts(table, config, scale))
+    atomic_write_text(out_dir / VERDICTS_NAME, "".join(line + "\n" for line in lines))
+    commit, dirty = git_commit()
+    provenance["rejudged"] = {"date_utc": utc_now(), "git_commit": commit, "git_dirty": dirty}
+    atomic_write_text(prov_path, json.dumps(_json_ready(provenance), indent=2) + "\n")
+    return lines

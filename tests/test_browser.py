@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -375,8 +376,18 @@ def test_linkchecker_finds_no_broken_internal_link(site) -> None:
     Anchors are not checked here (linkchecker's AnchorCheck costs ~1 s per anchor);
     the strict book build already fails on a reference to a missing target.
     """
-    _, html = site
-    with tempfile.TemporaryDirectory(prefix="linkchecker-") as home:
+    _, built = site
+    # linkchecker run as root drops its privileges to an unprivileged user, who cannot read
+    # a clone in a directory only root may enter (``mktemp -d``). Check a world-readable
+    # copy of the site instead, wherever the clone lives; the reached-page check below maps
+    # its URLs back.
+    with tempfile.TemporaryDirectory(prefix="linkchecker-") as tmp:
+        os.chmod(tmp, 0o755)
+        home, html = Path(tmp) / "home", Path(tmp) / "html"
+        shutil.copytree(built, html)
+        home.mkdir()
+        for path in [home, html, *html.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
         result = subprocess.run(
             [
                 str(VENV_BIN / "linkchecker"),
@@ -390,9 +401,10 @@ def test_linkchecker_finds_no_broken_internal_link(site) -> None:
             capture_output=True,
             text=True,
             timeout=300,
-            env={"HOME": home, "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            env={"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")},
             check=False,
         )
+        reached_html = html.resolve()
     summary = re.search(
         r"(\d+) links? in (\d+) URLs? checked\. (\d+) warnings? found.*?(\d+) errors? found",
         result.stdout,
@@ -402,5 +414,5 @@ def test_linkchecker_finds_no_broken_internal_link(site) -> None:
     assert (errors, warnings) == (0, 0), result.stdout[-6000:]
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     reached = set(re.findall(r"^Real URL\s+(file://\S+)", result.stdout, re.M))
-    unreached = [p for p in PAGES if (html / p).resolve().as_uri() not in reached]
+    unreached = [p for p in PAGES if (reached_html / p).as_uri() not in reached]
     assert unreached == [], f"linkchecker did not reach {unreached} from index.html ({links} links)"

@@ -1,8 +1,29 @@
 """The verdict format the chapters print and the appendix parses back."""
 
+import math
+
 import pytest
 
-from scratch.evidence import CAVEAT, CLAIMS, FAILS, HOLDS, decide, parse, verdict
+from scratch.evidence import (
+    CAVEAT,
+    CLAIMS,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    RULE_CHANGES,
+    UNTESTABLE,
+    VERDICTS,
+    above,
+    both,
+    compare,
+    decide,
+    deciding,
+    every_seed,
+    parse,
+    replicates,
+    summary,
+    verdict,
+)
 
 EXPECTED_IDS = (
     [f"C0{i}" for i in range(1, 9)]
@@ -14,7 +35,10 @@ EXPECTED_IDS = (
 
 
 def test_every_curriculum_claim_has_a_statement_and_a_chapter() -> None:
-    assert sorted(CLAIMS) == sorted(EXPECTED_IDS)
+    # a compound claim is registered as its parts (C34a, C34b, ...), never also as a whole
+    assert sorted({claim[:3] for claim in CLAIMS}) == sorted(EXPECTED_IDS)
+    for claim in CLAIMS:
+        assert not (claim[:3] in CLAIMS and len(claim) > 3), f"{claim[:3]} is split, drop it"
     for statement, chapter in CLAIMS.values():
         assert statement.endswith(".") and chapter
 
@@ -32,6 +56,7 @@ def test_verdict_prints_one_parseable_line(capsys) -> None:
     ("claim", "status", "evidence", "error"),
     [
         ("40", HOLDS, "x", ValueError),
+        ("C34ab", HOLDS, "x", ValueError),
         ("C40", "mostly", "x", ValueError),
         ("C40", HOLDS, "", ValueError),
         ("C40", HOLDS, "two\nlines", ValueError),
@@ -46,6 +71,89 @@ def test_decide() -> None:
     assert decide(True) == HOLDS
     assert decide(True, caveat=True) == CAVEAT
     assert decide(False, caveat=True) == FAILS
+    assert decide(None) == INCONCLUSIVE
+    assert decide(None, caveat=True) == INCONCLUSIVE
+
+
+def test_claim_parts_and_the_new_outcome_parse() -> None:
+    text = "C34a inconclusive: 21.0 ± 1.2 % vs 22.0 ± 0.9 %\nC34b holds: x"
+    assert parse(text) == [
+        ("C34a", INCONCLUSIVE, "21.0 ± 1.2 % vs 22.0 ± 0.9 %"),
+        ("C34b", HOLDS, "x"),
+    ]
+
+
+def test_both_is_a_three_valued_and() -> None:
+    assert both(True, True) is True
+    assert both(True, None) is None
+    assert both(None, False) is False
+    assert both() is True
+
+
+def test_replicates_mean_sd_and_format() -> None:
+    r = replicates([0.70, 0.80, 0.90])
+    assert r.n == 3 and math.isclose(r.mean, 0.8) and math.isclose(r.sd, 0.1)
+    assert r.pct() == "80.0 ± 10.0 %"
+    assert r.fmt(".2f") == "0.80 ± 0.10"
+    with pytest.raises(ValueError, match="at least 3 seeds"):
+        replicates([1.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "min_effect", "expected"),
+    [
+        ([10, 11, 12], [1, 2, 3], 0.0, 1),  # gap 9 > sd 1 + sd 1
+        ([1, 2, 3], [10, 11, 12], 0.0, -1),
+        ([1, 2, 3], [2, 3, 4], 0.0, 0),  # gap 1 < 2: the seeds cannot tell
+        ([10, 11, 12], [1, 2, 3], 20.0, 0),  # separated, but smaller than the claim's size
+        ([5, 5, 5], [4, 4, 4], 0.0, 1),  # no spread at all: any gap separates
+    ],
+)
+def test_compare_uses_the_margin_rule(a, b, min_effect, expected) -> None:
+    ra, rb = replicates(a), replicates(b)
+    assert compare(ra, rb, min_effect) == expected
+    assert above(ra, rb, min_effect) == {1: True, -1: False, 0: None}[expected]
+
+
+def test_every_seed() -> None:
+    assert every_seed([1, 2, 3], lambda v: v > 0) is True
+    assert every_seed([1, 2, 3], lambda v: v > 5) is False
+    assert every_seed([1, 2, 3], lambda v: v > 2) is None
+    with pytest.raises(ValueError, match="at least 3 seeds"):
+        every_seed([1], lambda v: True)
+
+
+def _row(claim, verdict_, source):
+    return {"claim": claim, "verdict": verdict_, "evidence": "e", "source": source}
+
+
+def test_the_largest_budget_decides_and_smoke_is_left_out() -> None:
+    rows = [
+        _row("C23", HOLDS, "03_regularization"),
+        _row("C23", INCONCLUSIVE, "experiment dropout_vs_batchnorm (cpu)"),
+        _row("C25", UNTESTABLE, "experiment dropout_vs_batchnorm (smoke)"),
+        _row("C25", HOLDS, "03_regularization"),
+        _row("C16", HOLDS, "02_sequences"),
+        _row("C16", CAVEAT, "06_looking_inside"),
+        _row("C34c", FAILS, "experiment resnet_depth (cpu)"),
+        _row("C34c", HOLDS, "experiment resnet_depth (full)"),
+    ]
+    decided = deciding(rows)
+    assert decided["C23"]["verdict"] == INCONCLUSIVE  # cpu experiment over chapter
+    assert decided["C25"]["verdict"] == HOLDS  # the smoke run does not count
+    assert decided["C16"]["verdict"] == CAVEAT  # equal budgets: the more cautious
+    assert decided["C34c"]["verdict"] == HOLDS  # full over cpu
+    counts = summary(rows, ["C23", "C25", "C16", "C34c", "C40"])
+    assert counts[HOLDS] == 2 and counts[CAVEAT] == 1 and counts[INCONCLUSIVE] == 1
+    assert counts["no check yet"] == 1 and counts["undecided"] == 1
+    assert sum(counts[v] for v in VERDICTS) + counts["no check yet"] == 5
+
+
+def test_rule_changes_are_complete_records() -> None:
+    assert RULE_CHANGES[0]["claim"] == "C12"
+    for change in RULE_CHANGES:
+        assert set(change) == {"claim", "where", "before", "after", "reason"}
+        assert all(change.values())
 
 
 def test_collect_reads_notebook_outputs_and_experiment_verdicts(tmp_path) -> None:

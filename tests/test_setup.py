@@ -66,9 +66,21 @@ def test_installed_versions_are_the_pinned_ones(name: str) -> None:
     assert installed == pins()[name]
 
 
-def test_ci_runs_the_readme_test_command() -> None:
+def test_ci_runs_the_readme_test_command_then_the_robustness_run() -> None:
     readme = (ROOT / "README.md").read_text()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in readme and "make book" in readme
+    assert "make test" in readme and "make book" in readme and "make robustness" in readme
     commands = [ln.strip() for ln in ci.splitlines() if ln.strip() and not ln.startswith("#")]
-    assert commands[-1] == "make test"
+    assert commands[-2:] == ["make test", "make robustness"]
+    makefile = (ROOT / "Makefile").read_text()
+    assert "python -m tools.robustness" in makefile
+
+
+def test_every_make_target_runs_on_the_pinned_numeric_path() -> None:
+    """The Makefile exports the variables of scratch.reproducibility for every recipe
+    (notebooks, test, lab), keeping a value the caller set."""
+    from scratch.reproducibility import NUMERIC_PATH
+
+    makefile = (ROOT / "Makefile").read_text()
+    for name, value in NUMERIC_PATH.items():
+        assert f"export {name} ?= {value}" in makefile, name

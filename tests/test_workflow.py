@@ -1,5 +1,5 @@
-"""The GitHub Pages workflow builds the book with `make book` and deploys it, using only
-GitHub's own actions."""
+"""The GitHub Pages workflow runs `make test` and `make robustness`, then builds the book with
+`make book` and deploys it, using only GitHub's own actions."""
 
 from __future__ import annotations
 
@@ -80,3 +80,23 @@ def test_uploads_the_built_html_and_deploys_it(workflow: dict) -> None:
         [deploy["needs"]] if isinstance(deploy["needs"], str) else deploy["needs"]
     )
     assert deploy["environment"]["name"] == "github-pages"
+
+
+def test_deploys_only_after_test_and_robustness_pass(workflow: dict) -> None:
+    """The notebooks are re-executed (nbval) and their verdicts re-checked on another
+    numeric path and other seeds before anything is published."""
+    jobs = workflow["jobs"]
+    testers = [
+        name
+        for name, job in jobs.items()
+        if [s.get("run", "").strip() for s in job.get("steps", []) if "run" in s]
+        == ["make test", "make robustness"]
+    ]
+    assert len(testers) == 1, "one job must run `make test` then `make robustness`"
+    test_job = jobs[testers[0]]
+    assert test_job.get("container", "").startswith("python:3.11"), test_job.get("container")
+    build_name, build = _job_using(workflow, "actions/upload-pages-artifact")
+    needs = [build["needs"]] if isinstance(build.get("needs"), str) else build.get("needs", [])
+    assert testers[0] in needs, f"{build_name} must wait for {testers[0]}"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("make robustness")

@@ -56,7 +56,16 @@ _EXPORTS: dict[str, str] = {
     "InstanceNorm2d": "normalization",
 }
 
-_SUBMODULES = ("init", "models", "evidence", "data", "utils")
+_SUBMODULES = (
+    "init",
+    "models",
+    "evidence",
+    "rules",
+    "training",
+    "data",
+    "utils",
+    "reproducibility",
+)
 
 __all__ = sorted(_EXPORTS) + list(_SUBMODULES)
 

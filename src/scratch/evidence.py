@@ -7,27 +7,51 @@ that starts with the claim id::
 
 The evidence appendix collects these lines from the executed chapters, so the ledger is
 built from the same runs that nbval re-checks, never typed by hand.
+
+The verdict policy (also in the appendix and in CONTRIBUTING):
+
+- A verdict that rests on training is computed from at least :data:`MIN_SEEDS` seeds and
+  prints their spread. Two settings count as different only when their means differ by
+  more than the sum of their standard deviations (:func:`compare`); a property counts as
+  measured only when every seed shows it (:func:`every_seed`). Otherwise the verdict is
+  :data:`INCONCLUSIVE`: tested, and this budget cannot separate the answers.
+- A compound claim is split into parts (``C34a``, ``C34b``, ...), each with its own
+  verdict, decided by one rule function in :mod:`scratch.rules` that the chapter and the
+  experiment both call.
+- Rules are fixed before the run. A rule changed after its data were seen is listed in
+  :data:`RULE_CHANGES` with its old form and the reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
+from collections.abc import Callable, Iterable, Sequence
 
 HOLDS = "holds"
 CAVEAT = "holds with a caveat"
 FAILS = "does not hold"
+INCONCLUSIVE = "inconclusive"
 UNTESTABLE = "not testable"
-VERDICTS = (HOLDS, CAVEAT, FAILS, UNTESTABLE)
+VERDICTS = (HOLDS, CAVEAT, FAILS, INCONCLUSIVE, UNTESTABLE)
+DECIDED = (HOLDS, CAVEAT, FAILS)
+UNDECIDED = (INCONCLUSIVE, UNTESTABLE)
 
-_CLAIM_ID = re.compile(r"^C\d{2}$")
+#: Fewest seeds behind a verdict that rests on training.
+MIN_SEEDS = 3
+
+_CLAIM_ID = re.compile(r"^C\d{2}[a-z]?$")
 # A printed verdict line, as the appendix parses it back.
-LINE = re.compile(r"^(C\d{2}) (holds with a caveat|holds|does not hold|not testable): (.+)$")
+LINE = re.compile(
+    r"^(C\d{2}[a-z]?) (holds with a caveat|holds|does not hold|inconclusive|not testable): (.+)$"
+)
 
 
 def format_verdict(claim: str, status: str, evidence: str) -> str:
     """Check the parts and return ``"<claim> <status>: <evidence>"`` (for files)."""
     if not _CLAIM_ID.match(claim):
-        raise ValueError(f"verdict: claim id must look like 'C07', got {claim!r}")
+        raise ValueError(f"verdict: claim id must look like 'C07' or 'C34a', got {claim!r}")
     if status not in VERDICTS:
         raise ValueError(f"verdict: status must be one of {VERDICTS}, got {status!r}")
     if not evidence or "\n" in evidence:
@@ -45,16 +69,109 @@ def verdict(claim: str, status: str, evidence: str) -> None:
     print(format_verdict(claim, status, evidence))
 
 
-def decide(condition: bool, caveat: bool = False) -> str:
-    """``HOLDS``/``CAVEAT`` when ``condition`` is true, ``FAILS`` otherwise."""
+def decide(condition: bool | None, caveat: bool = False) -> str:
+    """``HOLDS``/``CAVEAT`` when ``condition`` is true, ``FAILS`` when it is false and
+    ``INCONCLUSIVE`` when it is ``None`` (the measurement could not separate the answers)."""
+    if condition is None:
+        return INCONCLUSIVE
     if not condition:
         return FAILS
     return CAVEAT if caveat else HOLDS
 
 
+def both(*conditions: bool | None) -> bool | None:
+    """Three-valued AND: ``False`` if any part is false, ``None`` if any is undecided."""
+    if any(c is False for c in conditions):
+        return False
+    if any(c is None for c in conditions):
+        return None
+    return True
+
+
 def parse(text: str) -> list[tuple[str, str, str]]:
     """All ``(claim, status, evidence)`` triples printed in ``text``."""
     return [m.groups() for m in map(LINE.match, text.splitlines()) if m]
+
+
+# --- replication -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Replicates:
+    """One measurement repeated over seeds: its values, mean and sample standard deviation."""
+
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.values) < MIN_SEEDS:
+            raise ValueError(
+                f"Replicates: a verdict needs at least {MIN_SEEDS} seeds, got {len(self.values)}"
+            )
+        if not all(math.isfinite(v) or math.isnan(v) for v in self.values):
+            raise ValueError(f"Replicates: values must be numbers, got {self.values}")
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / self.n
+
+    @property
+    def sd(self) -> float:
+        m = self.mean
+        return math.sqrt(sum((v - m) ** 2 for v in self.values) / (self.n - 1))
+
+    def fmt(self, spec: str = ".3g", scale: float = 1.0, unit: str = "") -> str:
+        """``"78.2 ± 1.3 %"``: mean ± sd at the given format (values times ``scale``)."""
+        return f"{self.mean * scale:{spec}} ± {self.sd * scale:{spec}}{unit}"
+
+    def pct(self, digits: int = 1) -> str:
+        """Fractions as percentages: ``"78.2 ± 1.3 %"``."""
+        return self.fmt(f".{digits}f", 100.0, " %")
+
+
+def replicates(values: Iterable[float]) -> Replicates:
+    """Wrap per-seed values (at least :data:`MIN_SEEDS`)."""
+    return Replicates(tuple(float(v) for v in values))
+
+
+def compare(a: Replicates, b: Replicates, min_effect: float = 0.0) -> int:
+    """``+1`` if ``a`` is above ``b``, ``-1`` if below, ``0`` if the seeds cannot tell.
+
+    The policy's margin rule: the means must differ by more than ``sd(a) + sd(b)`` (the
+    spread of both) and by more than ``min_effect`` (a size the claim itself names).
+    """
+    gap = a.mean - b.mean
+    needed = max(a.sd + b.sd, min_effect)
+    if math.isnan(gap):
+        return 0
+    if gap > needed:
+        return 1
+    if -gap > needed:
+        return -1
+    return 0
+
+
+def above(a: Replicates, b: Replicates, min_effect: float = 0.0) -> bool | None:
+    """Three-valued "``a`` is above ``b``" under :func:`compare`: ``True`` when it is by
+    more than the spread, ``False`` when ``b`` is above ``a`` by more than the spread,
+    ``None`` when the seeds cannot separate them."""
+    return {1: True, -1: False, 0: None}[compare(a, b, min_effect)]
+
+
+def every_seed(values: Iterable[float], predicate: Callable[[float], bool]) -> bool | None:
+    """``True`` if every seed satisfies ``predicate``, ``False`` if none does, ``None`` if
+    the seeds disagree (the measurement does not separate the answers)."""
+    hits = [bool(predicate(float(v))) for v in values]
+    if len(hits) < MIN_SEEDS:
+        raise ValueError(f"every_seed: a verdict needs at least {MIN_SEEDS} seeds, got {len(hits)}")
+    if all(hits):
+        return True
+    if not any(hits):
+        return False
+    return None
 
 
 # Every claim the book tests, in the book's own words, with the chapter that checks it.
@@ -89,7 +206,9 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C31": ("Max pooling keeps the strongest response, average pooling the overall presence.", "4"),
     "C32": ("Pooling adds translation invariance and helps against overfitting.", "4"),
     "C33": ("A strided convolution can learn how to downsample; modern networks prefer it.", "4"),
-    "C34": ("Residual connections compute F(x) + x so gradients bypass F; very deep residual nets beat shallower ones while plain deep nets degrade.", "4, E"),
+    "C34a": ("Plain (shortcut-free) deep nets degrade: more layers, higher training error.", "E"),
+    "C34b": ("Residual connections compute F(x) + x, so the gradient bypasses F.", "4"),
+    "C34c": ("Very deep residual nets beat shallower ones.", "E"),
     "C35": ("A 50-layer CNN whose early gradients vanish is fixed by residual connections and by normalization.", "4, E"),
     "C36": ("Dense (DenseNet-style) connections reuse features and save parameters.", "4"),
     "C37": ("Bottleneck layers cut computation.", "4"),
@@ -104,6 +223,82 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C48": ("Depth buys hierarchy, width buys capacity at one level.", "0"),
     "C49": ("Ablation and representational similarity show what each layer contributes.", "6"),
 }  # fmt: skip
+
+
+#: Rules changed after their data had been seen, oldest first: the claim (part), the rule
+#: before and after, and why. The appendix prints this list.
+RULE_CHANGES: list[dict[str, str]] = [
+    {
+        "claim": "C12",
+        "where": "experiment lstm_vs_transformer",
+        "before": "|GRU - LSTM| accuracy <= 10 points at every lag ('about as well')",
+        "after": "the GRU is never worse than the LSTM by more than 10 points; a much better GRU is a caveat",
+        "reason": "the GRU beat the LSTM by 72 points and the two-sided rule counted that against it",
+    },
+    {
+        "claim": "C15",
+        "where": "experiment lstm_vs_transformer",
+        "before": "decided from throughput on whatever device ran",
+        "after": "not testable unless the run is on a GPU",
+        "reason": "the claim is about parallel hardware; a one-thread CPU run cannot test it",
+    },
+    {
+        "claim": "C34",
+        "where": "chapter 4 and experiment resnet_depth",
+        "before": "one verdict for the whole claim (chapter: bypass and either depth half; experiment: both depth halves)",
+        "after": "three parts, C34a plain nets degrade, C34b the bypass keeps gradients, C34c deeper residual nets do better, each with one rule in scratch.rules",
+        "reason": "the chapter and the experiment printed different verdicts for the same numbers",
+    },
+    {
+        "claim": "all training-based verdicts",
+        "where": "chapters 0-7",
+        "before": "one seed (two for C23), thresholds on single runs",
+        "after": f"at least {MIN_SEEDS} seeds, the spread printed, the margin rule of scratch.evidence.compare and every_seed, and the outcome 'inconclusive'",
+        "reason": "re-running with other seeds or on another CPU changed 7 of 63 verdicts",
+    },
+]
+
+# Which run decides a claim part when several check it: the one with the largest budget.
+_SOURCE_RANK = {"chapter": 0, "cpu": 1, "full": 2}
+
+
+def source_rank(source: str) -> int | None:
+    """How much a source's verdicts weigh: full experiment 2, cpu experiment 1, chapter 0;
+    ``None`` for smoke runs, which only test the code and never enter the ledger."""
+    if source.startswith("experiment"):
+        scale = source.rsplit("(", 1)[-1].rstrip(")")
+        return _SOURCE_RANK.get(scale)
+    return _SOURCE_RANK["chapter"]
+
+
+def deciding(rows: Sequence[dict[str, str]]) -> dict[str, dict[str, str]]:
+    """For each claim (part) the row that decides it: the verdict of the largest-budget
+    source, and among equals the most cautious one. Smoke runs are left out."""
+    caution = {v: i for i, v in enumerate([HOLDS, CAVEAT, FAILS, INCONCLUSIVE, UNTESTABLE])}
+    best: dict[str, dict[str, str]] = {}
+    for row in rows:
+        rank = source_rank(row["source"])
+        if rank is None:
+            continue
+        key = (rank, caution[row["verdict"]])
+        old = best.get(row["claim"])
+        if old is None or key > (source_rank(old["source"]), caution[old["verdict"]]):
+            best[row["claim"]] = row
+    return best
+
+
+def summary(rows: Sequence[dict[str, str]], claims: Iterable[str] | None = None) -> dict[str, int]:
+    """Counts per outcome of the deciding verdicts, plus ``"undecided"`` (inconclusive and
+    not testable together) and ``"no check yet"`` for claims no run has checked."""
+    claims = list(CLAIMS if claims is None else claims)
+    decided = deciding(rows)
+    counts = {v: 0 for v in VERDICTS}
+    counts["no check yet"] = 0
+    for claim in claims:
+        row = decided.get(claim)
+        counts[row["verdict"] if row else "no check yet"] += 1
+    counts["undecided"] = counts[INCONCLUSIVE] + counts[UNTESTABLE]
+    return counts
 
 
 def _notebook_text(path) -> str:

@@ -9,14 +9,45 @@ import numpy as np
 import torch
 from torch import nn
 
+#: Environment variable that shifts every seed the book and the experiments use (the
+#: robustness run sets it: the verdicts must not depend on which seeds were drawn).
+SEED_OFFSET_ENV = "SCRATCH_SEED_OFFSET"
+
+
+def seed_offset() -> int:
+    """The shift added to every seed: ``$SCRATCH_SEED_OFFSET``, 0 when unset."""
+    raw = os.environ.get(SEED_OFFSET_ENV, "").strip() or "0"
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_OFFSET_ENV} must be an integer, got {raw!r}") from None
+
+
+def shifted(seed: int) -> int:
+    """``seed`` plus :func:`seed_offset`: pass this wherever a seed is handed to a library
+    (a data generator, ``random_state=``), so the robustness run can move it."""
+    return int(seed) + seed_offset()
+
+
+def generator(seed: int) -> torch.Generator:
+    """A ``torch.Generator`` seeded with ``shifted(seed)``."""
+    return torch.Generator().manual_seed(shifted(seed))
+
+
+def numpy_rng(seed: int) -> np.random.Generator:
+    """A NumPy ``Generator`` seeded with ``shifted(seed)``."""
+    return np.random.default_rng(shifted(seed))
+
 
 def seed_all(seed: int = 0, threads: int | None = None) -> torch.Generator:
-    """Seed Python, NumPy and torch; make torch pick deterministic kernels.
+    """Seed Python, NumPy and torch with ``shifted(seed)``; make torch pick deterministic
+    kernels.
 
     ``threads`` fixes torch's intra-op thread count (default: leave it), so that a
     notebook prints the same numbers on every run of the same machine. Returns a
-    ``torch.Generator`` seeded with ``seed`` for code that wants its own stream.
+    ``torch.Generator`` seeded the same way for code that wants its own stream.
     """
+    seed = shifted(seed)
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 -- seeds the global stream that libraries draw from
     torch.manual_seed(seed)

@@ -1,0 +1,149 @@
+"""The one training loop of the book: fit a classifier, evaluate it, repeat over seeds.
+
+The chapters and the experiments share these, so a chapter's verdict and an experiment's
+come from the same loop::
+
+    runs = over_seeds(lambda seed: fit(make_model(), data, steps=200, batch_size=64,
+                                       lr=0.1, seed=seed)[-1]["test_acc"])
+
+:func:`fit` draws its mini-batches from ``scratch.utils.generator(seed)``, so the
+robustness run's seed offset moves them too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+import torch
+from torch import Tensor, nn
+
+from .utils import generator, seed_all
+
+T = TypeVar("T")
+
+#: The seeds a chapter replicates a training run over (see ``scratch.evidence.MIN_SEEDS``).
+SEEDS = (0, 1, 2)
+
+
+def batch_indices(n: int, batch_size: int, steps: int, gen: torch.Generator) -> Iterator[Tensor]:
+    """``steps`` mini-batches of indices, each epoch a fresh permutation (no partial batch)."""
+    batch_size = min(batch_size, n)
+    perm, pos = torch.randperm(n, generator=gen), 0
+    for _ in range(steps):
+        if pos + batch_size > n:
+            perm, pos = torch.randperm(n, generator=gen), 0
+        yield perm[pos : pos + batch_size]
+        pos += batch_size
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    device: torch.device | str = "cpu",
+    batch_size: int = 1000,
+    loss_fn: Callable | None = None,
+) -> tuple[float, float]:
+    """``(mean loss, accuracy)`` of a classifier over ``(x, y)`` in eval mode; the model's
+    mode is restored afterwards."""
+    loss_fn = loss_fn or nn.functional.cross_entropy
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for i in range(0, len(x), batch_size):
+        xb, yb = x[i : i + batch_size].to(device), y[i : i + batch_size].to(device)
+        logits = model(xb)
+        total_loss += float(loss_fn(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(-1) == yb).sum())
+    model.train(was_training)
+    return total_loss / len(x), correct / len(x)
+
+
+def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device | str = "cpu") -> float:
+    """Fraction of ``(x, y)`` classified correctly, in eval mode."""
+    return evaluate(model, x, y, device)[1]
+
+
+def fit(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    *,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    lr: float = 0.1,
+    device: torch.device | str = "cpu",
+    eval_every: int | None = None,
+    eval_batch: int = 1000,
+    train_eval: int | None = None,
+    scheduler=None,
+    on_step: Callable[[int, Tensor], None] | None = None,
+) -> list[dict]:
+    """Cross-entropy training for ``steps`` mini-batches of ``data = (x, y, x_test, y_test)``.
+
+    Uses ``optimizer`` or, when it is ``None``, plain SGD at ``lr``. Returns the evaluation
+    points ``{"step", "train_loss", "train_acc", "test_loss", "test_acc"}``, every
+    ``eval_every`` steps and at the end (train metrics on the first ``train_eval``
+    examples). A loss that turns non-finite stops training; the last point then records
+    ``nan`` losses and chance accuracy (the run diverged).
+    """
+    x, y, x_test, y_test = data
+    model.to(device).train()
+    if optimizer is None:
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    n_classes = int(y.max()) + 1
+    points: list[dict] = []
+
+    def record(step: int, diverged: bool = False) -> None:
+        if diverged:
+            nan, chance = float("nan"), 1.0 / n_classes
+            points.append(
+                {"step": step, "train_loss": nan, "train_acc": chance}
+                | {"test_loss": nan, "test_acc": chance}
+            )
+            return
+        n = len(x) if train_eval is None else min(train_eval, len(x))
+        tr_loss, tr_acc = evaluate(model, x[:n], y[:n], device, eval_batch)
+        te_loss, te_acc = evaluate(model, x_test, y_test, device, eval_batch)
+        points.append(
+            {"step": step, "train_loss": tr_loss, "train_acc": tr_acc}
+            | {"test_loss": te_loss, "test_acc": te_acc}
+        )
+
+    batches = batch_indices(len(x), batch_size, steps, generator(seed))
+    for step, idx in enumerate(batches, start=1):
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        if not math.isfinite(float(loss.detach())):
+            record(step, diverged=True)
+            return points
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if on_step is not None:
+            on_step(step, loss.detach())
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        if eval_every and step % eval_every == 0 and step != steps:
+            record(step)
+    record(steps)
+    return points
+
+
+def over_seeds(run: Callable[[int], T], seeds: Iterable[int] = SEEDS) -> list[T]:
+    """``[run(seed) for seed in seeds]``, each after :func:`scratch.utils.seed_all` (seed),
+    so that model initialization and dropout masks are replicated too."""
+    results = []
+    for seed in seeds:
+        seed_all(seed)
+        results.append(run(seed))
+    return results
+
+
+def column(results: Sequence[dict], key: str) -> list[float]:
+    """``[r[key] for r in results]``: one measurement across seeds."""
+    return [float(r[key]) for r in results]
