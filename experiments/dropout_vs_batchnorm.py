@@ -9,8 +9,11 @@ loss and accuracy. From these:
 
 - train-test gap at the end (overfitting; C23, C27);
 - steps to reach ``target_acc`` test accuracy (speed; C25);
-- the highest learning rate that still trains, i.e. ends above ``trains_acc`` test
-  accuracy in every seed (C25).
+- per seed, the highest learning rate that still trains, i.e. ends above ``trains_acc``
+  test accuracy (C25).
+
+The verdicts come from the rules chapter 3 uses (:mod:`scratch.rules.regularization`),
+which need at least three seeds.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ import torch
 
 from scratch import evidence
 from scratch.models import SmallImageClassifier
+from scratch.rules import regularization as rules
 
 from .common import fashion_subset, new_figure, save_figure, train_classifier
-from .runner import Context, Experiment, claim_status
+from .runner import Context, Experiment
 
 VARIANTS = ("none", "dropout", "batchnorm", "both")
 
@@ -121,71 +125,100 @@ class DropoutVsBatchnorm(Experiment):
             final_step = int(acc.step.max())
             test_acc = float(acc.value.iloc[-1])
             train_acc = float(tr.value.iloc[-1])
+            loss = g[g.metric == "test_loss"].sort_values("step")
+            test_loss = float(loss.value.iloc[-1])
             hit = acc[acc.value >= config.target_acc]
             diverged = bool(g[g.metric == "train_loss"].value.isna().any())
             rows.append({
                 "variant": v, "lr": lr, "seed": seed, "test_acc": test_acc,
-                "train_acc": train_acc, "gap": train_acc - test_acc,
+                "train_acc": train_acc, "gap": train_acc - test_acc, "test_loss": test_loss,
                 "steps_to_target": float(hit.step.iloc[0]) if len(hit) else math.nan,
                 "trains": (not diverged) and test_acc >= config.trains_acc,
                 "final_step": final_step,
             })  # fmt: skip
         return pd.DataFrame(rows)
 
-    @staticmethod
-    def ceiling(runs, variant: str) -> float:
-        """Highest learning rate at which every seed of ``variant`` trains (nan if none)."""
-        ok = runs[runs.variant == variant].groupby("lr")["trains"].all()
-        return float(ok[ok].index.max()) if ok.any() else math.nan
-
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
+        """C23, C25 and C27, each decided by the rule chapter 3 uses (``scratch.rules``)
+        from per-seed values; a ``cpu`` run's "holds" becomes "holds with a caveat", a
+        smoke run decides nothing, and fewer than 3 seeds leave every claim inconclusive."""
         runs = self.per_run(table, config)
-        mean = runs.groupby(["variant", "lr"]).agg(
-            gap=("gap", "mean"), gap_sd=("gap", "std"), test_acc=("test_acc", "mean"),
-            steps=("steps_to_target", "mean"), trains=("trains", "all"),
-        ).fillna({"gap_sd": 0.0})  # fmt: skip
         n_seeds = runs.seed.nunique()
-        tail = f"({scale} scale, {config.steps} steps, {config.n_train} training images, {n_seeds} seed(s))"
-        status = claim_status(scale)
+        why = ""
+        if n_seeds < evidence.MIN_SEEDS and scale != "smoke":
+            why = (f"; too few to decide: {n_seeds} seed(s) cannot show the seed spread a "
+                   f"difference must exceed (a verdict needs {evidence.MIN_SEEDS})")  # fmt: skip
+        tail = (f"({scale} scale, {config.steps} steps, {config.n_train} training images, "
+                f"{n_seeds} seed(s){why})")  # fmt: skip
+        mean = runs.groupby(["variant", "lr"]).agg(
+            test_acc=("test_acc", "mean"), trains=("trains", "all")
+        )
+
+        def at_scale(verdict: str) -> str:
+            if scale == "smoke":
+                return evidence.UNTESTABLE
+            return evidence.CAVEAT if scale == "cpu" and verdict == evidence.HOLDS else verdict
+
+        def per_seed(variant, lr, key) -> list[float]:
+            sub = runs[(runs.variant == variant) & (runs.lr == lr)].sort_values("seed")
+            return [float(v) for v in sub[key]]
+
+        def fmt(values, scale_=100.0, spec=".1f") -> str:
+            vals = [scale_ * v for v in values]
+            if len(vals) >= evidence.MIN_SEEDS:
+                return evidence.replicates(vals).fmt(spec)
+            return "/".join(f"{v:{spec}}" for v in vals)
 
         def best_lr(variant):
             sub = mean.loc[variant]
             sub = sub[sub.trains] if sub.trains.any() else sub
             return float(sub.test_acc.idxmax())
 
-        # C23: dropout vs none, at the learning rates where both train
-        both_train = [lr for lr in config.lrs
-                      if mean.loc[("none", lr), "trains"] and mean.loc[("dropout", lr), "trains"]]  # fmt: skip
-        lower = [lr for lr in both_train
-                 if mean.loc[("dropout", lr), "gap"] < mean.loc[("none", lr), "gap"]]  # fmt: skip
+        # C23: dropout vs none at the learning rate where "none" does best
         lr0 = best_lr("none")
-        g_none, g_drop = mean.loc[("none", lr0)], mean.loc[("dropout", lr0)]
+        c23 = rules.c23_dropout_reduces_overfitting(
+            per_seed("none", lr0, "gap"), per_seed("dropout", lr0, "gap"),
+            per_seed("none", lr0, "test_loss"), per_seed("dropout", lr0, "test_loss"),
+            per_seed("none", lr0, "test_acc"), per_seed("dropout", lr0, "test_acc"),
+        )  # fmt: skip
         lines = [evidence.format_verdict(
-            "C23", status(len(both_train) > 0 and len(lower) > len(both_train) / 2),
-            f"dropout narrowed the train-test gap at {len(lower)} of {len(both_train)} learning "
-            f"rates where both train; at lr {lr0:g}: {100 * g_none.gap:.1f} ± {100 * g_none.gap_sd:.1f} "
-            f"points without, {100 * g_drop.gap:.1f} ± {100 * g_drop.gap_sd:.1f} with p={config.dropout} {tail}")]  # fmt: skip
+            "C23", at_scale(c23),
+            f"at lr {lr0:g}, dropout p={config.dropout} changes the train-test gap "
+            f"{fmt(per_seed('none', lr0, 'gap'))} -> {fmt(per_seed('dropout', lr0, 'gap'))} points, "
+            f"the test loss {fmt(per_seed('none', lr0, 'test_loss'), 1.0, '.3f')} -> "
+            f"{fmt(per_seed('dropout', lr0, 'test_loss'), 1.0, '.3f')} and test accuracy "
+            f"{fmt(per_seed('none', lr0, 'test_acc'))} -> {fmt(per_seed('dropout', lr0, 'test_acc'))} % {tail}")]  # fmt: skip
 
-        c_none, c_bn = self.ceiling(runs, "none"), self.ceiling(runs, "batchnorm")
-        s_none, s_bn = g_none.steps, mean.loc[("batchnorm", lr0), "steps"]
-        higher = (not math.isnan(c_bn)) and (math.isnan(c_none) or c_bn > c_none)
-        faster = (not math.isnan(s_bn)) and (math.isnan(s_none) or s_bn < s_none)
+        # C25: per-seed learning-rate ceilings, and steps to the target at lr0
+        def ceilings(variant) -> list[float]:
+            ok = runs[(runs.variant == variant) & runs.trains]
+            return [float(ok[ok.seed == s].lr.max()) if (ok.seed == s).any() else 0.0
+                    for s in sorted(runs.seed.unique())]  # fmt: skip
+
+        def steps(variant) -> list[float]:  # never reached: the budget + 1
+            return [config.steps + 1 if math.isnan(v) else v
+                    for v in per_seed(variant, lr0, "steps_to_target")]  # fmt: skip
+
+        c_bn, c_none = ceilings("batchnorm"), ceilings("none")
+        c25 = rules.c25_batchnorm_higher_lr_faster(c_bn, c_none, steps("batchnorm"), steps("none"))
         lines.append(evidence.format_verdict(
-            "C25", status(higher or faster, caveat=not (higher and faster)),
-            f"highest learning rate that trains: {c_bn:g} with batch norm vs {c_none:g} without; "
-            f"steps to {100 * config.target_acc:.0f} % test accuracy at lr {lr0:g}: "
-            f"{s_bn:g} vs {s_none:g} {tail}"))  # fmt: skip
+            "C25", at_scale(c25),
+            f"highest learning rate that trains, per seed: {'/'.join(f'{c:g}' for c in c_bn)} with "
+            f"batch norm vs {'/'.join(f'{c:g}' for c in c_none)} without; steps to "
+            f"{100 * config.target_acc:.0f} % test accuracy at lr {lr0:g} "
+            f"({config.steps + 1} = never): {fmt(steps('batchnorm'), 1.0, '.0f')} vs "
+            f"{fmt(steps('none'), 1.0, '.0f')} {tail}"))  # fmt: skip
 
+        # C27: BN's gap vs none at BN's best lr; BN alone vs dropout alone at their best lrs
         lr_bn, lr_do = best_lr("batchnorm"), best_lr("dropout")
-        bn, do = mean.loc[("batchnorm", lr_bn)], mean.loc[("dropout", lr_do)]
-        g_none_bn = mean.loc[("none", lr_bn)]
-        regularizes = bn.gap < g_none_bn.gap
-        replaces = bn.test_acc >= do.test_acc - 0.005
+        args = (per_seed("none", lr_bn, "gap"), per_seed("batchnorm", lr_bn, "gap"),
+                per_seed("batchnorm", lr_bn, "test_acc"), per_seed("dropout", lr_do, "test_acc"))  # fmt: skip
+        c27 = rules.c27_batchnorm_regularizes_and_replaces_dropout(*args)
         lines.append(evidence.format_verdict(
-            "C27", status(regularizes and replaces),
-            f"at lr {lr_bn:g} batch norm's gap is {100 * bn.gap:.1f} points vs "
-            f"{100 * g_none_bn.gap:.1f} without (best test accuracy {100 * bn.test_acc:.1f} % "
-            f"with BN alone vs {100 * do.test_acc:.1f} % with dropout alone at lr {lr_do:g}) {tail}"))  # fmt: skip
+            "C27", at_scale(c27),
+            f"at lr {lr_bn:g} batch norm's gap is {fmt(args[1])} points vs {fmt(args[0])} without; "
+            f"best test accuracy {fmt(args[2])} % with BN alone vs {fmt(args[3])} % with dropout "
+            f"alone at lr {lr_do:g} {tail}"))  # fmt: skip
         return lines
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:

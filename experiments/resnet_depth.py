@@ -4,8 +4,8 @@ The CIFAR ResNets of He et al. (2016) from ``scratch.models.cifar_resnet`` (dept
 ``6n + 2``, BN after every convolution, option-A shortcuts) and their plain twins (the
 same layers without shortcuts) train alike at each depth: SGD with momentum 0.9, weight
 decay, learning rate divided by 10 at 50 % and 75 % of the steps. Recorded: train and test
-loss and error every ``eval_every`` steps (C34: do deep plain nets degrade while residual
-ones improve?).
+loss and error every ``eval_every`` steps (C34a: do deep plain nets
+degrade? C34c: do deeper residual ones do better?).
 
 Per-layer gradient norms on one fixed batch, for every convolution: the gradient
 *arriving* at its output (``scratch.models.output_grad_norms``, metric
@@ -31,9 +31,10 @@ from scratch import evidence
 from scratch.conv import Conv2d
 from scratch.models import cifar_resnet, grad_norms_by_layer, output_grad_norms
 from scratch.normalization import BatchNorm2d
+from scratch.rules import gradient_flow as rules
 
 from .common import fashion_subset, new_figure, save_figure, train_classifier
-from .runner import Context, Experiment, claim_status
+from .runner import Context, Experiment
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,21 +117,33 @@ def _grad_rows(model: nn.Module, x, y, phase: str, step: int) -> list[dict]:
             for name, v in norms]  # fmt: skip
 
 
-def grad_ratio(table, depth, residual, norm, init="he", phase="init",
-               metric="arriving_grad_norm") -> float:  # fmt: skip
-    """``metric`` at the first convolution over that at the last one (mean over seeds)."""
+def grad_ratios(table, depth, residual, norm, init="he", phase="init",
+                metric="arriving_grad_norm") -> list[float]:  # fmt: skip
+    """``metric`` at the first convolution over that at the last one, one value per seed."""
     g = table[(table.depth == depth) & (table.residual == residual) & (table.norm == norm)
               & (table.init == init) & (table.phase == phase) & (table.metric == metric)]  # fmt: skip
-    ratios = []
-    for _, run in g.groupby("seed"):
-        ratios.append(run.value.iloc[0] / run.value.iloc[-1])  # rows are in layer order
+    # rows are in layer order within each run
+    return [float(run.value.iloc[0] / run.value.iloc[-1]) for _, run in g.groupby("seed")]
+
+
+def grad_ratio(table, depth, residual, norm, init="he", phase="init",
+               metric="arriving_grad_norm") -> float:  # fmt: skip
+    """The mean over seeds of :func:`grad_ratios`."""
+    ratios = grad_ratios(table, depth, residual, norm, init, phase, metric)
     return float(sum(ratios) / len(ratios)) if ratios else math.nan
+
+
+def spread(values, spec: str = ".2g", scale: float = 1.0, unit: str = "") -> str:
+    """``mean ± sd`` over at least 3 seeds, else the per-seed values joined by ``/``."""
+    if len(values) >= evidence.MIN_SEEDS:
+        return evidence.replicates(values).fmt(spec, scale, unit)
+    return "/".join(f"{v * scale:{spec}}" for v in values) + unit
 
 
 class ResnetDepth(Experiment):
     name = "resnet_depth"
     description = "plain vs residual CIFAR-style nets at growing depth on Fashion-MNIST"
-    claims = ("C34", "C35", "C47")
+    claims = ("C34a", "C34c", "C35", "C47")
     columns = ("depth", "residual", "norm", "init", "seed", "phase", "step", "metric", "layer",
                "value")  # fmt: skip
     key_columns = ("depth", "residual", "norm", "init", "seed")
@@ -182,59 +195,88 @@ class ResnetDepth(Experiment):
     # ---------------------------------------------------------------- verdicts
 
     @staticmethod
-    def final_errors(table):
-        t = table[(table.phase == "train") & (table.norm == "bn") & (table.init == "he")]
+    def per_seed_errors(table) -> dict:
+        """``(depth, residual, "train_err" or "test_err") -> [error per seed]`` at each
+        trained run's last evaluation, seeds in order."""
+        t = table[
+            (table.phase == "train") & (table.norm == TRAINED[0]) & (table.init == TRAINED[1])
+        ]
         last = t[t.step == t.groupby(["depth", "residual", "seed"]).step.transform("max")]
-        acc = last.pivot_table(index=["depth", "residual"], columns="metric", values="value")
-        return 1 - acc[["train_acc", "test_acc"]].rename(
-            columns={"train_acc": "train_err", "test_acc": "test_err"}
-        )
+        out = {}
+        for (depth, residual, metric), g in last.groupby(["depth", "residual", "metric"]):
+            if metric in ("train_acc", "test_acc"):
+                key = (int(depth), bool(residual), metric.replace("acc", "err"))
+                out[key] = [1 - float(v) for v in g.sort_values("seed").value]
+        return out
 
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
-        err = self.final_errors(table)
+        """C34a, C34c, C47 and C35, each decided by the rule chapter 4 uses
+        (:mod:`scratch.rules.gradient_flow`) from per-seed values: fewer than 3 seeds leave
+        a claim inconclusive, under one epoch of training leaves C34c not testable, a
+        ``cpu`` run's "holds" becomes "holds with a caveat" and a smoke run decides
+        nothing."""
+        err = self.per_seed_errors(table)
         lo, hi = min(config.depths), max(config.depths)
-        tail = f"({scale} scale, Fashion-MNIST, {config.steps} steps, depths {lo}-{hi})"
-        res_better = err.loc[(hi, True), "test_err"] < err.loc[(lo, True), "test_err"]
-        plain_worse = err.loc[(hi, False), "train_err"] > err.loc[(lo, False), "train_err"]
-        c34 = claim_status(scale)(res_better and plain_worse, caveat=True)
-        lines = [evidence.format_verdict(
-            "C34", c34,
-            f"residual test error {100 * err.loc[(lo, True), 'test_err']:.1f} % at depth {lo} -> "
-            f"{100 * err.loc[(hi, True), 'test_err']:.1f} % at {hi}; plain training error "
-            f"{100 * err.loc[(lo, False), 'train_err']:.1f} % -> {100 * err.loc[(hi, False), 'train_err']:.1f} % "
-            f"(plain test {100 * err.loc[(hi, False), 'test_err']:.1f} % at {hi}); at depth {hi} "
-            f"residual training error {100 * err.loc[(hi, True), 'train_err']:.1f} % vs plain "
-            f"{100 * err.loc[(hi, False), 'train_err']:.1f} % {tail}")]  # fmt: skip
+        n_seeds = int(table.seed.nunique())
+        epochs = config.steps * config.batch / config.n_train
+        why = ""
+        if n_seeds < evidence.MIN_SEEDS and scale != "smoke":
+            why = (f"; too few to decide: {n_seeds} seed(s) cannot show the seed spread a "
+                   f"difference must exceed (a verdict needs {evidence.MIN_SEEDS})")  # fmt: skip
+        tail = (f"({scale} scale, Fashion-MNIST, {config.steps} steps = {epochs:.2f} epochs, "
+                f"depths {lo}-{hi}, {n_seeds} seed(s){why})")  # fmt: skip
+
+        def at_scale(verdict: str) -> str:
+            if scale == "smoke":
+                return evidence.UNTESTABLE
+            return evidence.CAVEAT if scale == "cpu" and verdict == evidence.HOLDS else verdict
+
+        def pct(values) -> str:
+            return spread(values, ".1f", 100.0, " %")
+
+        c34a = rules.c34a_plain_nets_degrade(
+            err[lo, False, "train_err"], err[hi, False, "train_err"]
+        )
+        c34c = rules.c34c_deeper_residual_better(
+            err[lo, True, "test_err"], err[hi, True, "test_err"], epochs
+        )
+        lines = [
+            evidence.format_verdict("C34a", at_scale(c34a),
+                f"plain nets' training error {pct(err[lo, False, 'train_err'])} at depth {lo} -> "
+                f"{pct(err[hi, False, 'train_err'])} at {hi} (test {pct(err[hi, False, 'test_err'])} "
+                f"at {hi}); residual training error at {hi}: {pct(err[hi, True, 'train_err'])} {tail}"),
+            evidence.format_verdict("C34c", at_scale(c34c),
+                f"residual nets' test error {pct(err[lo, True, 'test_err'])} at depth {lo} -> "
+                f"{pct(err[hi, True, 'test_err'])} at {hi}"
+                f"{'; under one epoch of training' if epochs < 1 else ''} {tail}"),
+        ]  # fmt: skip
 
         deep_enough = hi >= 44
-        r = {(res, norm, init): grad_ratio(table, hi, res, norm, init)
+        r = {(res, norm, init): grad_ratios(table, hi, res, norm, init)
              for res in (False, True) for norm, init in (*AT_INIT_ONLY, TRAINED)}  # fmt: skip
-        r_w = grad_ratio(table, hi, False, "none", "torch", metric="grad_norm")
-        r_trained = grad_ratio(table, hi, False, "bn", "he", phase="trained")
-        small = 0.01  # "very small": two orders of magnitude below the last layer's
-        vanish_t, vanish_h = r[(False, "none", "torch")] < small, r[(False, "none", "he")] < small
-        c47 = (evidence.decide(vanish_t or vanish_h, caveat=not (vanish_t and vanish_h))
+        r_w = grad_ratios(table, hi, False, "none", "torch", metric="grad_norm")
+        r_trained = grad_ratios(table, hi, False, "bn", "he", phase="trained")
+        c47 = (rules.c47_plain_early_gradients_vanish(r[(False, "none", "torch")],
+                                                      r[(False, "none", "he")], r_w)
                if deep_enough else evidence.UNTESTABLE)  # fmt: skip
         lines.append(evidence.format_verdict(
-            "C47", c47,
+            "C47", at_scale(c47),
             f"plain net of depth {hi} without batch norm, gradient arriving at the first conv / "
-            f"at the last one, at init: {r[(False, 'none', 'torch')]:.1e} with PyTorch's default "
-            f"init, {r[(False, 'none', 'he')]:.2g} with He init (weight gradients, PyTorch init: "
-            f"{r_w:.2g}); with batch norm and He init {r[(False, 'bn', 'he')]:.2g} at init, "
-            f"{r_trained:.2g} after training {tail}"))  # fmt: skip
+            f"at the last one, at init: {spread(r[(False, 'none', 'torch')], '.1e')} with PyTorch's "
+            f"default init, {spread(r[(False, 'none', 'he')])} with He init (weight gradients, "
+            f"PyTorch init: {spread(r_w)}); with batch norm and He init "
+            f"{spread(r[(False, 'bn', 'he')])} at init, {spread(r_trained)} after training {tail}"))  # fmt: skip
 
         # C35 in the setting where the gradient vanishes: PyTorch's default init
-        fix_res = r[(True, "none", "torch")] >= 0.1
-        fix_bn = r[(False, "bn", "torch")] >= 0.1
-        explodes = r[(False, "bn", "torch")] > 10
-        c35 = (evidence.decide(fix_res and fix_bn, caveat=explodes)
-               if deep_enough and vanish_t else evidence.UNTESTABLE)  # fmt: skip
+        c35 = (rules.c35_residual_and_norm_fix_vanishing(
+                   r[(False, "none", "torch")], r[(True, "none", "torch")], r[(False, "bn", "torch")])
+               if deep_enough else evidence.UNTESTABLE)  # fmt: skip
         lines.append(evidence.format_verdict(
-            "C35", c35,
-            f"depth {hi}, PyTorch's default init, arriving-gradient ratio first/last conv: plain "
-            f"{r[(False, 'none', 'torch')]:.1e}; with shortcuts {r[(True, 'none', 'torch')]:.2g}; "
-            f"with batch norm {r[(False, 'bn', 'torch')]:.2g}"
-            f"{' (explodes instead)' if explodes else ''}; both {r[(True, 'bn', 'torch')]:.2g} {tail}"))  # fmt: skip
+            "C35", at_scale(c35),
+            f"depth {hi}, PyTorch's default init, arriving-gradient ratio first/last conv at init: "
+            f"plain {spread(r[(False, 'none', 'torch')], '.1e')}; with shortcuts "
+            f"{spread(r[(True, 'none', 'torch')])}; with batch norm {spread(r[(False, 'bn', 'torch')])}; "
+            f"both {spread(r[(True, 'bn', 'torch')])} {tail}"))  # fmt: skip
         return lines
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:

@@ -137,16 +137,23 @@ def test_the_largest_budget_decides_and_smoke_is_left_out() -> None:
         _row("C16", CAVEAT, "06_looking_inside"),
         _row("C34c", FAILS, "experiment resnet_depth (cpu)"),
         _row("C34c", HOLDS, "experiment resnet_depth (full)"),
+        _row("C47", CAVEAT, "04_gradient_flow"),
+        _row("C47", FAILS, "experiment resnet_depth (cpu)"),
+        _row("C15", INCONCLUSIVE, "02_sequences"),
+        _row("C15", UNTESTABLE, "experiment lstm_vs_transformer (cpu)"),
     ]
     decided = deciding(rows)
-    assert decided["C23"]["verdict"] == INCONCLUSIVE  # cpu experiment over chapter
+    assert decided["C23"]["verdict"] == HOLDS  # a decision over an undecided larger run
     assert decided["C25"]["verdict"] == HOLDS  # the smoke run does not count
     assert decided["C16"]["verdict"] == CAVEAT  # equal budgets: the more cautious
     assert decided["C34c"]["verdict"] == HOLDS  # full over cpu
-    counts = summary(rows, ["C23", "C25", "C16", "C34c", "C40"])
-    assert counts[HOLDS] == 2 and counts[CAVEAT] == 1 and counts[INCONCLUSIVE] == 1
+    assert decided["C47"]["verdict"] == FAILS  # both decided: the larger budget
+    assert decided["C15"]["verdict"] == UNTESTABLE  # neither decided: the more cautious
+    counts = summary(rows, ["C23", "C25", "C16", "C34c", "C47", "C15", "C40"])
+    assert counts[HOLDS] == 3 and counts[CAVEAT] == 1 and counts[FAILS] == 1
+    assert counts[UNTESTABLE] == 1 and counts[INCONCLUSIVE] == 0
     assert counts["no check yet"] == 1 and counts["undecided"] == 1
-    assert sum(counts[v] for v in VERDICTS) + counts["no check yet"] == 5
+    assert sum(counts[v] for v in VERDICTS) + counts["no check yet"] == 7
 
 
 def test_rule_changes_are_complete_records() -> None:

@@ -1,0 +1,286 @@
+"""Rules for the claims of gradient flow, chapter 4 and the ``resnet_depth`` experiment
+(C30-C37, C47; see :mod:`scratch.rules`).
+
+Per-seed measurements come in as sequences of numbers (or
+:class:`~scratch.evidence.Replicates`). A measurement repeated over fewer than
+:data:`~scratch.evidence.MIN_SEEDS` seeds or initializations cannot show its own spread,
+so every rule that takes one returns ``INCONCLUSIVE`` for it rather than deciding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..evidence import (  # noqa: F401
+    CAVEAT,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    MIN_SEEDS,
+    UNTESTABLE,
+    Replicates,
+    above,
+    both,
+    compare,
+    decide,
+    every_seed,
+    replicates,
+)
+from . import rule
+
+Values = Sequence[float] | Replicates
+
+#: "Very small": a gradient two orders of magnitude below the top layer's (C47, C35).
+VANISHED = 1e-2
+#: A gradient profile counts as flat when first/last stays within this factor (C34b, C35).
+FLAT = 10.0
+
+
+def _vals(values: Values) -> list[float]:
+    return list(values.values) if isinstance(values, Replicates) else [float(v) for v in values]
+
+
+def _enough(*measurements: Values) -> bool:
+    return all(len(_vals(m)) >= MIN_SEEDS for m in measurements)
+
+
+def _reps(values: Values) -> Replicates:
+    return values if isinstance(values, Replicates) else replicates(values)
+
+
+def _any(conditions: Iterable[bool | None]) -> bool | None:
+    """Three-valued OR: ``True`` if any part is true, ``False`` if all are false."""
+    conditions = list(conditions)
+    if any(c is True for c in conditions):
+        return True
+    if all(c is False for c in conditions):
+        return False
+    return None
+
+
+# ---------------------------------------------------------------- pooling (deterministic)
+
+
+@rule("C30")
+def c30_pooling_halves_without_parameters(
+    sides: dict[int, int], pooling_parameters: Sequence[int]
+) -> str:
+    """2x2 pooling halves each side: every even input side ``s`` in ``sides`` (input side ->
+    output side of a 2x2, stride-2 max pool) comes out as ``s // 2``, and every pooling
+    layer counted has 0 parameters. Deterministic: no seeds."""
+    even = {s: out for s, out in sides.items() if s % 2 == 0}
+    halves = bool(even) and all(out == s // 2 for s, out in even.items())
+    return decide(halves and sum(pooling_parameters) == 0)
+
+
+@rule("C31")
+def c31_max_keeps_peak_avg_keeps_amount(
+    max_by_count: Sequence[float],
+    avg_by_count: Sequence[float],
+    spike_ratio_max: float,
+    spike_diff_avg: float,
+) -> str:
+    """Max keeps the peak, average the amount: in a 4x4 window with n of 16 cells at 1,
+    max pooling gives 1 for every n and average pooling n/16 (to 1e-6); a lone spike and
+    the same total spread evenly pool over 10x apart under max and to the same value (to
+    1e-7) under average. Deterministic: hand-built inputs, no seeds."""
+    n = len(max_by_count)
+    max_flat = all(abs(v - 1.0) < 1e-6 for v in max_by_count)
+    avg_counts = all(abs(v - (i + 1) / n) < 1e-6 for i, v in enumerate(avg_by_count))
+    return decide(max_flat and avg_counts and spike_ratio_max > 10 and abs(spike_diff_avg) < 1e-7)
+
+
+# ---------------------------------------------------------------- pooling vs stride (trained)
+
+
+@rule("C32")
+def c32_pooling_invariance_and_overfitting(
+    same_after_shift_pool: Values,
+    same_after_shift_none: Values,
+    gap_pool: Values,
+    gap_none: Values,
+) -> str:
+    """Pooling adds shift invariance and helps against overfitting, per seed of the same
+    small CNN with and without max pooling: the share of test answers unchanged by a
+    1-pixel shift must be higher with pooling by more than the seed spread (else fails,
+    or inconclusive when the seeds cannot separate them). Holds when pooling's train-test
+    gap is also smaller by more than the spread; a caveat when the gaps cannot be
+    separated; fails when pooling's gap is larger by more than the spread."""
+    if not _enough(same_after_shift_pool, same_after_shift_none, gap_pool, gap_none):
+        return INCONCLUSIVE
+    invariance = above(_reps(same_after_shift_pool), _reps(same_after_shift_none))
+    less_overfit = above(_reps(gap_none), _reps(gap_pool))
+    if invariance is not True:
+        return decide(invariance)
+    if less_overfit is False:
+        return FAILS
+    return decide(True, caveat=less_overfit is None)
+
+
+@rule("C33")
+def c33_strided_conv_learns_to_downsample(
+    acc_strided: Values,
+    acc_maxpool: Values,
+    imitation_error_avg: Values,
+    strided_convs: int,
+    pooling_layers: int,
+    tolerance: float = 0.03,
+) -> str:
+    """A strided convolution can learn to downsample, and modern nets prefer it.
+    Learning: per seed, a 2x2 stride-2 conv trained to imitate average pooling gets
+    under 1 % relative error, and the strided CNN's test accuracy is within
+    ``tolerance`` (3 points) of the max-pooling CNN's even after adding the seed spread
+    (``mean gap + sd sum < tolerance``); it is more than ``tolerance`` worse when
+    ``mean gap - sd sum > tolerance``; in between, inconclusive. Preference: the
+    reference architecture (ResNet-18) downsamples with more stride-2 convs than pooling
+    layers; a caveat while it keeps any pooling layer."""
+    if not _enough(acc_strided, acc_maxpool, imitation_error_avg):
+        return INCONCLUSIVE
+    s, m = _reps(acc_strided), _reps(acc_maxpool)
+    gap, spread = m.mean - s.mean, s.sd + m.sd
+    close = True if gap + spread < tolerance else False if gap - spread > tolerance else None
+    imitates = every_seed(_vals(imitation_error_avg), lambda e: e < 0.01)
+    prefers = strided_convs > pooling_layers
+    return decide(both(close, imitates, prefers), caveat=pooling_layers > 0)
+
+
+# ---------------------------------------------------------------- residual connections (C34)
+
+
+@rule("C34a")
+def c34a_plain_nets_degrade(shallow_train_err: Values, deep_train_err: Values) -> str:
+    """Plain nets degrade: the deepest plain net's *training* error is above the shallowest
+    one's by more than the seed spread (fails if below by more than the spread,
+    inconclusive in between or with fewer than 3 seeds). Training error, not test error,
+    because the claim is that depth makes optimization worse, not generalization."""
+    if not _enough(shallow_train_err, deep_train_err):
+        return INCONCLUSIVE
+    return decide(above(_reps(deep_train_err), _reps(shallow_train_err)))
+
+
+@rule("C34b")
+def c34b_bypass_keeps_gradient(
+    block_err: float, ratio_residual: Values, ratio_plain: Values
+) -> str:
+    """The bypass: a block computes ReLU(F(x) + x) to 1e-5 (deterministic), and, at every
+    one of at least 3 random initializations, the gradient arriving at the first layer of
+    a deep net stays within 10x of the top layer's with shortcuts (ratio in [0.1, 10])
+    while it falls below 1e-6 of it without. Fails if the block is wrong or no init shows
+    the contrast; inconclusive if the inits disagree or there are fewer than 3."""
+    if block_err >= 1e-5:
+        return FAILS
+    if not _enough(ratio_residual, ratio_plain):
+        return INCONCLUSIVE
+    flat = every_seed(_vals(ratio_residual), lambda r: 1 / FLAT <= r <= FLAT)
+    vanishes = every_seed(_vals(ratio_plain), lambda r: r < 1e-6)
+    return decide(both(flat, vanishes))
+
+
+@rule("C34c")
+def c34c_deeper_residual_better(
+    shallow_test_err: Values | None, deep_test_err: Values | None, budget_epochs: float
+) -> str:
+    """Deeper residual nets do better: the deepest residual net's *test* error is below the
+    shallowest one's by more than the seed spread. Not testable with less than one epoch
+    of training (the deeper net has not had time to fit) or without runs; inconclusive
+    with fewer than 3 seeds or when the spread cannot separate the two."""
+    if shallow_test_err is None or deep_test_err is None or budget_epochs < 1:
+        return UNTESTABLE
+    if not _enough(shallow_test_err, deep_test_err):
+        return INCONCLUSIVE
+    return decide(above(_reps(shallow_test_err), _reps(deep_test_err)))
+
+
+# ---------------------------------------------------------------- vanishing gradients
+
+
+@rule("C47")
+def c47_plain_early_gradients_vanish(
+    arriving_default: Values, arriving_he: Values, weight_default: Values
+) -> str:
+    """Early gradients of deep plain nets are very small: per initialization (at least
+    3), the gradient arriving at the first convolution of a deep plain net without
+    normalization is below 1e-2 of the last one's (two orders of magnitude), under
+    PyTorch's default init (``arriving_default``) or under He init (``arriving_he``).
+    Holds only when it vanishes under both inits and the first layer's *weight*
+    gradient (default init) is also below 1e-2 of the last one's; a caveat when it
+    depends on the init or the weight gradients of all layers are alike. Fails when no
+    init shows it; inconclusive when the inits disagree or there are fewer than 3."""
+    if not _enough(arriving_default, arriving_he, weight_default):
+        return INCONCLUSIVE
+    small = lambda r: r < VANISHED  # noqa: E731
+    vanish_default = every_seed(_vals(arriving_default), small)
+    vanish_he = every_seed(_vals(arriving_he), small)
+    early_weights_small = every_seed(_vals(weight_default), small)
+    holds = _any([vanish_default, vanish_he])
+    everywhere = vanish_default is True and vanish_he is True and early_weights_small is True
+    return decide(holds, caveat=not everywhere)
+
+
+@rule("C35")
+def c35_residual_and_norm_fix_vanishing(
+    ratio_plain: Values, ratio_residual: Values, ratio_norm: Values
+) -> str:
+    """Residual connections and normalization each fix a deep CNN whose early gradients
+    vanish, per initialization (at least 3), first/last arriving-gradient ratio at
+    init: not testable unless the plain net's ratio is below 1e-2 at every init (nothing
+    to fix); then the fix works when the ratio with shortcuts and the ratio with batch
+    norm are both at least 0.1 at every init (fails if either is below at every init,
+    inconclusive if the inits disagree). Holds when both also stay at most 10 (a flat
+    profile); a caveat when one overshoots (the gradient explodes instead)."""
+    if not _enough(ratio_plain, ratio_residual, ratio_norm):
+        return INCONCLUSIVE
+    vanishes = every_seed(_vals(ratio_plain), lambda r: r < VANISHED)
+    if vanishes is False:
+        return UNTESTABLE
+    if vanishes is None:
+        return INCONCLUSIVE
+    fixed = both(*(every_seed(_vals(m), lambda r: r >= 1 / FLAT)
+                   for m in (ratio_residual, ratio_norm)))  # fmt: skip
+    flat = all(every_seed(_vals(m), lambda r: r <= FLAT) is True
+               for m in (ratio_residual, ratio_norm))  # fmt: skip
+    return decide(fixed, caveat=not flat)
+
+
+# ---------------------------------------------------------------- dense blocks, bottlenecks
+
+
+@rule("C36")
+def c36_dense_reuse_and_savings(
+    drop_without_early: Values,
+    drop_by_early_group: dict[str, Values],
+    params_dense: int,
+    params_plain_same_output: int,
+    params_plain_same_width: int,
+) -> str:
+    """Dense connections reuse features and save parameters. Reuse, per seed of a small
+    trained DenseNet: replacing every feature map made before the last layer by its mean
+    costs over 5 points of test accuracy at every seed, and at least one earlier group
+    alone costs over 1 point at every seed. Saving (deterministic): a plain stack with
+    the same output width has over 2x the dense block's parameters. A caveat when a
+    plain stack as narrow as the growth rate has fewer parameters (the saving holds only
+    at equal output width). Inconclusive when the seeds disagree or there are fewer
+    than 3."""
+    groups = list(drop_by_early_group.values())
+    if not _enough(drop_without_early, *groups):
+        return INCONCLUSIVE
+    reuse = every_seed(_vals(drop_without_early), lambda d: d > 0.05)
+    some_group = _any(every_seed(_vals(g), lambda d: d > 0.01) for g in groups)
+    saves = params_plain_same_output > 2 * params_dense
+    return decide(both(reuse, some_group, saves), caveat=params_plain_same_width < params_dense)
+
+
+@rule("C37")
+def c37_bottleneck_cuts_computation(
+    flops_bottleneck: float,
+    flops_basic: float,
+    inner_width: int,
+    outer_width: int,
+    network_flops_ratio: float,
+) -> str:
+    """Bottlenecks cut computation: at equal input and output width a 1x1-3x3-1x1 block
+    costs over 5x fewer FLOPs than two 3x3 convolutions. A caveat when the saving comes
+    with a narrower inner width or a network built from bottlenecks (ResNet-50) still
+    costs at least as much as its basic-block sibling (ResNet-34). Deterministic."""
+    cuts = flops_basic / flops_bottleneck > 5
+    return decide(cuts, caveat=inner_width < outer_width or network_flops_ratio >= 1)

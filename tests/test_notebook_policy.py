@@ -1,0 +1,56 @@
+"""What every chapter must do for its outputs and verdicts to survive another CPU and
+other seeds: pin the numeric path first, and draw every seed through scratch.utils."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+# Seeds that bypass SCRATCH_SEED_OFFSET (scratch.utils.generator / numpy_rng / shifted / seed_all).
+UNSHIFTED = [
+    r"torch\.Generator\(\)\.manual_seed\(",
+    r"torch\.manual_seed\(",
+    r"np\.random\.default_rng\(",
+    r"np\.random\.seed\(",
+    r"random_state\s*=\s*\d",
+    r"(?<![\w.])random\.seed\(",
+]
+
+
+def _code_cells(path: Path) -> list[str]:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_torch_is_imported_only_after_the_numeric_path_is_pinned(path: Path) -> None:
+    cells = _code_cells(path)
+    first_torch = next(
+        (i for i, c in enumerate(cells) if re.search(r"^\s*(import|from) torch", c, re.M)), None
+    )
+    if first_torch is None:
+        return  # the notebook never loads torch itself (it may through scratch: see below)
+    cell = cells[first_torch]
+    pin = cell.find("pin_numeric_path()")
+    assert pin != -1 and pin < re.search(r"^\s*(import|from) torch", cell, re.M).start(), (
+        f"{path.name}: call pin_numeric_path() before the first torch import"
+    )
+    assert not any("import" in c for c in cells[:first_torch] if "scratch.reproducibility" not in c)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_seed_goes_through_scratch_utils(path: Path) -> None:
+    found = [
+        (i, pattern)
+        for i, cell in enumerate(_code_cells(path))
+        for pattern in UNSHIFTED
+        if re.search(pattern, cell)
+    ]
+    assert found == [], (
+        f"{path.name}: seeds the robustness run cannot move (code cell, pattern): {found}"
+    )
