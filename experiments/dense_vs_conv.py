@@ -38,7 +38,7 @@ from scratch.models import MLP
 from scratch.rules import dense as rules
 from scratch.utils import count_parameters
 
-from .common import fmt_pct, new_figure, save_figure, train_classifier
+from .common import new_figure, save_figure, train_classifier
 from .models import Mnist1dCNN
 from .runner import Context, Experiment
 
@@ -281,9 +281,7 @@ class DenseVsConv(Experiment):
             return [float(v) for v in acc[(acc.model == model) & (acc.data == data)].value]
 
         def fmt(values) -> str:
-            if len(values) >= evidence.MIN_SEEDS:
-                return evidence.replicates(values).pct()
-            return "/".join(fmt_pct(v) for v in values)
+            return evidence.fmt_seeds(values, ".1f", 100.0, " %")
 
         cnn, mlp = seeds_of("cnn", "normal"), seeds_of("mlp", "normal")
         if len(cnn) >= evidence.MIN_SEEDS and len(mlp) >= evidence.MIN_SEEDS:

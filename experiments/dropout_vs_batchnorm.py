@@ -30,7 +30,7 @@ from scratch.models import SmallImageClassifier
 from scratch.rules import regularization as rules
 
 from .common import fashion_subset, new_figure, save_figure, train_classifier
-from .runner import Context, Experiment
+from .runner import Context, Experiment, at_scale
 
 VARIANTS = ("none", "dropout", "batchnorm", "both")
 
@@ -144,30 +144,19 @@ class DropoutVsBatchnorm(Experiment):
         smoke run decides nothing, and fewer than 3 seeds leave every claim inconclusive."""
         runs = self.per_run(table, config)
         n_seeds = runs.seed.nunique()
-        why = ""
-        if n_seeds < evidence.MIN_SEEDS and scale != "smoke":
-            why = (f"; too few to decide: {n_seeds} seed(s) cannot show the seed spread a "
-                   f"difference must exceed (a verdict needs {evidence.MIN_SEEDS})")  # fmt: skip
+        why = "" if scale == "smoke" else evidence.too_few_seeds(n_seeds)
         tail = (f"({scale} scale, {config.steps} steps, {config.n_train} training images, "
                 f"{n_seeds} seed(s){why})")  # fmt: skip
         mean = runs.groupby(["variant", "lr"]).agg(
             test_acc=("test_acc", "mean"), trains=("trains", "all")
         )
 
-        def at_scale(verdict: str) -> str:
-            if scale == "smoke":
-                return evidence.UNTESTABLE
-            return evidence.CAVEAT if scale == "cpu" and verdict == evidence.HOLDS else verdict
-
         def per_seed(variant, lr, key) -> list[float]:
             sub = runs[(runs.variant == variant) & (runs.lr == lr)].sort_values("seed")
             return [float(v) for v in sub[key]]
 
         def fmt(values, scale_=100.0, spec=".1f") -> str:
-            vals = [scale_ * v for v in values]
-            if len(vals) >= evidence.MIN_SEEDS:
-                return evidence.replicates(vals).fmt(spec)
-            return "/".join(f"{v:{spec}}" for v in vals)
+            return evidence.fmt_seeds(values, spec, scale_)
 
         def best_lr(variant):
             sub = mean.loc[variant]
@@ -182,7 +171,7 @@ class DropoutVsBatchnorm(Experiment):
             per_seed("none", lr0, "test_acc"), per_seed("dropout", lr0, "test_acc"),
         )  # fmt: skip
         lines = [evidence.format_verdict(
-            "C23", at_scale(c23),
+            "C23", at_scale(c23, scale),
             f"at lr {lr0:g}, dropout p={config.dropout} changes the train-test gap "
             f"{fmt(per_seed('none', lr0, 'gap'))} -> {fmt(per_seed('dropout', lr0, 'gap'))} points, "
             f"the test loss {fmt(per_seed('none', lr0, 'test_loss'), 1.0, '.3f')} -> "
@@ -202,7 +191,7 @@ class DropoutVsBatchnorm(Experiment):
         c_bn, c_none = ceilings("batchnorm"), ceilings("none")
         c25 = rules.c25_batchnorm_higher_lr_faster(c_bn, c_none, steps("batchnorm"), steps("none"))
         lines.append(evidence.format_verdict(
-            "C25", at_scale(c25),
+            "C25", at_scale(c25, scale),
             f"highest learning rate that trains, per seed: {'/'.join(f'{c:g}' for c in c_bn)} with "
             f"batch norm vs {'/'.join(f'{c:g}' for c in c_none)} without; steps to "
             f"{100 * config.target_acc:.0f} % test accuracy at lr {lr0:g} "
@@ -215,7 +204,7 @@ class DropoutVsBatchnorm(Experiment):
                 per_seed("batchnorm", lr_bn, "test_acc"), per_seed("dropout", lr_do, "test_acc"))  # fmt: skip
         c27 = rules.c27_batchnorm_regularizes_and_replaces_dropout(*args)
         lines.append(evidence.format_verdict(
-            "C27", at_scale(c27),
+            "C27", at_scale(c27, scale),
             f"at lr {lr_bn:g} batch norm's gap is {fmt(args[1])} points vs {fmt(args[0])} without; "
             f"best test accuracy {fmt(args[2])} % with BN alone vs {fmt(args[3])} % with dropout "
             f"alone at lr {lr_do:g} {tail}"))  # fmt: skip

@@ -35,19 +35,9 @@ from scratch.utils import count_parameters, generator
 
 from .common import new_figure, save_figure
 from .models import SequenceRNN, SequenceTransformer
-from .runner import Context, Experiment
+from .runner import Context, Experiment, at_scale
 
 BASELINE_MSE = 1 / 6  # variance of U(0,1) + U(0,1): the MSE of always answering 1
-
-
-def _at_scale(status: str, scale: str) -> str:
-    """A rule's verdict at a run's scale: a smoke run only tests the code (not testable); a
-    ``cpu`` run has a cut budget, so a claim it supports holds with a caveat."""
-    if scale == "smoke":
-        return evidence.UNTESTABLE
-    if scale == "cpu" and status == evidence.HOLDS:
-        return evidence.CAVEAT
-    return status
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,7 +305,7 @@ class LstmVsTransformer(Experiment):
         why = "" if parallel else "; a CPU run cannot test a claim about parallel hardware"
         lines = [
             evidence.format_verdict(
-                "C15", _at_scale(c15, scale), "; ".join(parts) + why + f" {tail}"
+                "C15", at_scale(c15, scale), "; ".join(parts) + why + f" {tail}"
             )
         ]
 
@@ -332,18 +322,10 @@ class LstmVsTransformer(Experiment):
         def by_lag(model: str, metric: str) -> dict[int, list[float]]:
             return {lag: values(model, lag, metric) for lag in lags}
 
-        def show(vals: list[float], spec: str, scale_by: float = 1.0, unit: str = "") -> str:
-            """mean ± sd over seeds, or the single value and '(1 seed)'."""
-            if len(vals) >= evidence.MIN_SEEDS:
-                return evidence.replicates(vals).fmt(spec, scale_by, unit)
-            return "/".join(f"{v * scale_by:{spec}}" for v in vals) + unit
+        show = evidence.fmt_seeds
 
         n = len(seeds)
-        few = (
-            f"; {n} seed(s): too few to decide (a verdict needs {evidence.MIN_SEEDS})"
-            if n < evidence.MIN_SEEDS
-            else ""
-        )
+        few = evidence.too_few_seeds(n)
         tail = f"(adding problem, {scale} scale, {config.adding_steps} steps, {n} seed(s))"
         mse = {m: by_lag(m, "test_mse") for m in ("rnn", "lstm", "gru", "transformer")}
         acc = {m: by_lag(m, "test_acc") for m in ("lstm", "gru")}
@@ -352,7 +334,7 @@ class LstmVsTransformer(Experiment):
             values("rnn", hi, "grad_ratio_init"), rnn_mse=mse["rnn"][hi], baseline_mse=BASELINE_MSE
         )
         lines.append(evidence.format_verdict(
-            "C10", _at_scale(c10, scale),
+            "C10", at_scale(c10, scale),
             "at init the vanilla RNN's gradient at the first step is "
             + ", ".join(show(values("rnn", lag, "grad_ratio_init"), ".1e") for lag in lags)
             + f" of that at the last for lags {', '.join(map(str, lags))} (LSTM "
@@ -364,7 +346,7 @@ class LstmVsTransformer(Experiment):
 
         c11 = rules.c11_lstm_gates_keep_gradients(mse["lstm"], mse["rnn"], BASELINE_MSE)
         lines.append(evidence.format_verdict(
-            "C11", _at_scale(c11, scale),
+            "C11", at_scale(c11, scale),
             f"solved = test MSE below {rules.SOLVED * BASELINE_MSE:.3f}, failed = not below "
             f"{rules.FAILED * BASELINE_MSE:.3f}; MSE by lag (LSTM/RNN): "
             + ", ".join(f"{lag}: {show(mse['lstm'][lag], '.3f')}/{show(mse['rnn'][lag], '.3f')}"
@@ -378,7 +360,7 @@ class LstmVsTransformer(Experiment):
         c12 = rules.c12_gru_cheaper_lstm(p_gru, p_lstm, t_gru, t_lstm, acc["gru"], acc["lstm"])
         words = [f"{lag}: {rules.gru_vs_lstm(acc['gru'][lag], acc['lstm'][lag])}" for lag in lags]
         lines.append(evidence.format_verdict(
-            "C12", _at_scale(c12, scale),
+            "C12", at_scale(c12, scale),
             f"GRU {p_gru:,.0f} parameters vs LSTM {p_lstm:,.0f}; {show(t_gru, '.1f', 1e3)} vs "
             f"{show(t_lstm, '.1f', 1e3)} ms per step at lag {hi}; accuracy by lag (GRU/LSTM): "
             + ", ".join(f"{lag}: {show(acc['gru'][lag], '.0f', 100)}/{show(acc['lstm'][lag], '.0f', 100)} %"
@@ -389,7 +371,7 @@ class LstmVsTransformer(Experiment):
             transformer_mse=mse["transformer"], baseline_mse=BASELINE_MSE
         )
         lines.append(evidence.format_verdict(
-            "C14", _at_scale(c14, scale),
+            "C14", at_scale(c14, scale),
             "transformer test MSE by lag: "
             + ", ".join(f"{lag}: {show(mse['transformer'][lag], '.3f')}" for lag in lags)
             + f" (constant guess {BASELINE_MSE:.3f}, solved below {rules.SOLVED * BASELINE_MSE:.3f})"

@@ -26,9 +26,9 @@ from scratch.models import MLP
 from scratch.rules import dense as rules
 from scratch.utils import count_parameters
 
-from .common import atomic_text, fmt_pct, new_figure, save_figure, train_classifier
+from .common import atomic_text, new_figure, save_figure, train_classifier
 from .models import Mnist1dCNN, Mnist1dGRU, SequenceTransformer
-from .runner import Context, Experiment
+from .runner import Context, Experiment, at_scale
 
 MODELS = ("logistic", "mlp", "cnn", "gru", "transformer")
 PUBLISHED = {  # (model, data) -> published test accuracy
@@ -120,14 +120,10 @@ class Mnist1dTable(Experiment):
             return [float(v) for v in acc[(acc.model == model) & (acc.data == data)].value]
 
         def fmt(values) -> str:
-            if len(values) >= evidence.MIN_SEEDS:
-                return evidence.replicates(values).pct()
-            return "/".join(fmt_pct(v) for v in values)
+            return evidence.fmt_seeds(values, ".1f", 100.0, " %")
 
         groups = [seeds_of(m, d) for m in ("cnn", "mlp") for d in ("normal", "shuffled")]
-        status = rules.c04_shuffling_hurts_only_the_cnn(*groups)
-        if scale == "smoke":
-            status = evidence.UNTESTABLE
+        status = at_scale(rules.c04_shuffling_hurts_only_the_cnn(*groups), scale)
         s = self.summary(table)["mean"]
         cnn_drop = s["cnn", "normal"] - s["cnn", "shuffled"]
         mlp_drop = s["mlp", "normal"] - s["mlp", "shuffled"]

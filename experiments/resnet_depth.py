@@ -34,7 +34,7 @@ from scratch.normalization import BatchNorm2d
 from scratch.rules import gradient_flow as rules
 
 from .common import fashion_subset, new_figure, save_figure, train_classifier
-from .runner import Context, Experiment
+from .runner import Context, Experiment, at_scale
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,10 +134,8 @@ def grad_ratio(table, depth, residual, norm, init="he", phase="init",
 
 
 def spread(values, spec: str = ".2g", scale: float = 1.0, unit: str = "") -> str:
-    """``mean ± sd`` over at least 3 seeds, else the per-seed values joined by ``/``."""
-    if len(values) >= evidence.MIN_SEEDS:
-        return evidence.replicates(values).fmt(spec, scale, unit)
-    return "/".join(f"{v * scale:{spec}}" for v in values) + unit
+    """:func:`scratch.evidence.fmt_seeds` at two significant figures by default."""
+    return evidence.fmt_seeds(values, spec, scale, unit)
 
 
 class ResnetDepth(Experiment):
@@ -219,17 +217,9 @@ class ResnetDepth(Experiment):
         lo, hi = min(config.depths), max(config.depths)
         n_seeds = int(table.seed.nunique())
         epochs = config.steps * config.batch / config.n_train
-        why = ""
-        if n_seeds < evidence.MIN_SEEDS and scale != "smoke":
-            why = (f"; too few to decide: {n_seeds} seed(s) cannot show the seed spread a "
-                   f"difference must exceed (a verdict needs {evidence.MIN_SEEDS})")  # fmt: skip
+        why = "" if scale == "smoke" else evidence.too_few_seeds(n_seeds)
         tail = (f"({scale} scale, Fashion-MNIST, {config.steps} steps = {epochs:.2f} epochs, "
                 f"depths {lo}-{hi}, {n_seeds} seed(s){why})")  # fmt: skip
-
-        def at_scale(verdict: str) -> str:
-            if scale == "smoke":
-                return evidence.UNTESTABLE
-            return evidence.CAVEAT if scale == "cpu" and verdict == evidence.HOLDS else verdict
 
         def pct(values) -> str:
             return spread(values, ".1f", 100.0, " %")
@@ -241,11 +231,11 @@ class ResnetDepth(Experiment):
             err[lo, True, "test_err"], err[hi, True, "test_err"], epochs
         )
         lines = [
-            evidence.format_verdict("C34a", at_scale(c34a),
+            evidence.format_verdict("C34a", at_scale(c34a, scale),
                 f"plain nets' training error {pct(err[lo, False, 'train_err'])} at depth {lo} -> "
                 f"{pct(err[hi, False, 'train_err'])} at {hi} (test {pct(err[hi, False, 'test_err'])} "
                 f"at {hi}); residual training error at {hi}: {pct(err[hi, True, 'train_err'])} {tail}"),
-            evidence.format_verdict("C34c", at_scale(c34c),
+            evidence.format_verdict("C34c", at_scale(c34c, scale),
                 f"residual nets' test error {pct(err[lo, True, 'test_err'])} at depth {lo} -> "
                 f"{pct(err[hi, True, 'test_err'])} at {hi}"
                 f"{'; under one epoch of training' if epochs < 1 else ''} {tail}"),
@@ -260,7 +250,7 @@ class ResnetDepth(Experiment):
                                                       r[(False, "none", "he")], r_w)
                if deep_enough else evidence.UNTESTABLE)  # fmt: skip
         lines.append(evidence.format_verdict(
-            "C47", at_scale(c47),
+            "C47", at_scale(c47, scale),
             f"plain net of depth {hi} without batch norm, gradient arriving at the first conv / "
             f"at the last one, at init: {spread(r[(False, 'none', 'torch')], '.1e')} with PyTorch's "
             f"default init, {spread(r[(False, 'none', 'he')])} with He init (weight gradients, "
@@ -272,7 +262,7 @@ class ResnetDepth(Experiment):
                    r[(False, "none", "torch")], r[(True, "none", "torch")], r[(False, "bn", "torch")])
                if deep_enough else evidence.UNTESTABLE)  # fmt: skip
         lines.append(evidence.format_verdict(
-            "C35", at_scale(c35),
+            "C35", at_scale(c35, scale),
             f"depth {hi}, PyTorch's default init, arriving-gradient ratio first/last conv at init: "
             f"plain {spread(r[(False, 'none', 'torch')], '.1e')}; with shortcuts "
             f"{spread(r[(True, 'none', 'torch')])}; with batch norm {spread(r[(False, 'bn', 'torch')])}; "

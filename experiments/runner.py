@@ -33,18 +33,17 @@ CSV_NAME, PROVENANCE_NAME, VERDICTS_NAME = "results.csv", "provenance.json", "ve
 SCALES = ("smoke", "cpu", "full")  # cpu: the full protocol cut to fit a 2-core CPU
 
 
-def claim_status(scale: str):
-    """``status(ok, caveat=False)``: how a run at ``scale`` turns a tested condition into a
-    verdict. ``smoke`` runs only test the code (*not testable*); a ``cpu`` run has a cut
-    budget, so a claim it supports always holds *with a caveat*; ``full`` decides as is."""
+def at_scale(verdict: str, scale: str) -> str:
+    """A rule's verdict (``scratch.rules``) at a run's scale: a ``smoke`` run only tests the
+    code (*not testable*); a ``cpu`` run has a cut budget, so a claim it supports holds
+    *with a caveat*; ``full`` stands as the rule decided."""
     from scratch import evidence
 
-    def status(ok: bool, caveat: bool = False) -> str:
-        if scale == "smoke":
-            return evidence.UNTESTABLE
-        return evidence.decide(ok, caveat or scale == "cpu")
-
-    return status
+    if scale == "smoke":
+        return evidence.UNTESTABLE
+    if scale == "cpu" and verdict == evidence.HOLDS:
+        return evidence.CAVEAT
+    return verdict
 
 
 class ExperimentError(RuntimeError):

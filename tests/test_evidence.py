@@ -14,15 +14,24 @@ from scratch.evidence import (
     UNTESTABLE,
     VERDICTS,
     above,
+    as_replicates,
     both,
     compare,
     decide,
     deciding,
+    either,
+    enough_seeds,
+    every_flag,
     every_seed,
+    fmt_seeds,
+    negate,
     parse,
     replicates,
+    seed_values,
     summary,
+    too_few_seeds,
     verdict,
+    with_caveat,
 )
 
 EXPECTED_IDS = (
@@ -197,3 +206,40 @@ def test_format_verdict_returns_the_line_without_printing(capsys) -> None:
         == "C23 does not hold: gap 3.1 -> 3.4 points"
     )
     assert capsys.readouterr().out == ""
+
+
+def test_three_valued_helpers_of_the_rules() -> None:
+    assert either([False, None, True]) is True
+    assert either([False, False]) is False
+    assert either([False, None]) is None
+    assert negate(True) is False and negate(False) is True and negate(None) is None
+    assert every_flag([True, True, True]) is True
+    assert every_flag([False, False, False]) is False
+    assert every_flag([True, False, True]) is None
+
+
+@pytest.mark.parametrize(
+    ("condition", "caveat", "expected"),
+    [
+        (True, True, CAVEAT),
+        (True, False, HOLDS),
+        (True, None, INCONCLUSIVE),  # the seeds disagree about the caveat
+        (False, True, FAILS),
+        (None, False, INCONCLUSIVE),
+    ],
+)
+def test_with_caveat(condition, caveat, expected) -> None:
+    assert with_caveat(condition, caveat) == expected
+
+
+def test_seed_groups_are_counted_and_shown() -> None:
+    three, two = [0.1, 0.2, 0.3], (0.5, 0.6)
+    assert seed_values(replicates(three)) == seed_values(three) == (0.1, 0.2, 0.3)
+    assert as_replicates(three) == replicates(three)
+    assert enough_seeds(three, replicates(three), None, {25: three, 50: three})
+    assert not enough_seeds(three, two)
+    assert not enough_seeds({25: three, 50: two})
+    assert fmt_seeds(three, ".1f", 100.0, " %") == "20.0 ± 10.0 %"
+    assert fmt_seeds(two, ".1f", 100.0, " %") == "50.0/60.0 %"
+    assert too_few_seeds(3) == ""
+    assert too_few_seeds(1) == "; 1 seed(s): too few to decide (a verdict needs 3)"

@@ -322,9 +322,9 @@ def test_resnet_depth_one_seed_or_one_epoch_decides_nothing():
                      "C47": evidence.INCONCLUSIVE, "C35": evidence.INCONCLUSIVE}  # fmt: skip
 
 
-def test_claim_status_by_scale():
-    smoke, cpu, full = (runner.claim_status(s) for s in ("smoke", "cpu", "full"))
-    assert smoke(True) == smoke(False) == evidence.UNTESTABLE
-    assert cpu(True) == evidence.CAVEAT and cpu(False) == evidence.FAILS
-    assert full(True) == evidence.HOLDS and full(True, caveat=True) == evidence.CAVEAT
-    assert full(False, caveat=True) == evidence.FAILS
+def test_at_scale_tempers_a_rule_verdict_by_scale():
+    for verdict in evidence.VERDICTS:
+        assert runner.at_scale(verdict, "smoke") == evidence.UNTESTABLE
+        assert runner.at_scale(verdict, "full") == verdict
+        expected = evidence.CAVEAT if verdict == evidence.HOLDS else verdict
+        assert runner.at_scale(verdict, "cpu") == expected

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from scratch.training import SEEDS, accuracy, batch_indices, column, evaluate, fit, over_seeds
+from scratch.training import SEEDS, accuracy, batch_indices, evaluate, fit, over_seeds
 from scratch.utils import generator
 
 
@@ -62,7 +62,6 @@ def test_over_seeds_reseeds_before_each_run() -> None:
     assert [s for s, _ in draws] == list(SEEDS)
     assert len({v for _, v in draws}) == len(SEEDS)
     assert over_seeds(lambda seed: torch.rand(1).item(), [1]) == [draws[1][1]]
-    assert column([{"a": 1}, {"a": 2.5}], "a") == [1.0, 2.5]
 
 
 def test_fit_needs_four_tensors() -> None:

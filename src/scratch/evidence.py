@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 HOLDS = "holds"
 CAVEAT = "holds with a caveat"
@@ -172,6 +172,83 @@ def every_seed(values: Iterable[float], predicate: Callable[[float], bool]) -> b
     if not any(hits):
         return False
     return None
+
+
+# --- helpers the rules in scratch.rules share --------------------------------------------
+
+#: Per-seed values: :class:`Replicates`, or a plain sequence (which may hold too few seeds).
+Seeds = Replicates | Sequence[float]
+
+
+def seed_values(x: Seeds) -> tuple[float, ...]:
+    """The per-seed values of ``x`` as floats."""
+    return x.values if isinstance(x, Replicates) else tuple(float(v) for v in x)
+
+
+def as_replicates(x: Seeds) -> Replicates:
+    """``x`` as :class:`Replicates` (at least :data:`MIN_SEEDS` values)."""
+    return x if isinstance(x, Replicates) else replicates(x)
+
+
+def enough_seeds(*groups: Seeds | Mapping[object, Seeds] | None) -> bool:
+    """Whether every group holds at least :data:`MIN_SEEDS` per-seed values; ``None`` is
+    skipped and a mapping (say lag -> per-seed values) counts through each of its values."""
+    for group in groups:
+        if group is None:
+            continue
+        parts = group.values() if isinstance(group, Mapping) else [group]
+        if any(len(seed_values(p)) < MIN_SEEDS for p in parts):
+            return False
+    return True
+
+
+def fmt_seeds(values: Seeds, spec: str = ".3g", scale: float = 1.0, unit: str = "") -> str:
+    """``"mean ± sd"`` (:meth:`Replicates.fmt`) for at least :data:`MIN_SEEDS` values, else
+    each value, joined by ``/``: a run with too few seeds shows what it has."""
+    vals = seed_values(values)
+    if len(vals) >= MIN_SEEDS:
+        return replicates(vals).fmt(spec, scale, unit)
+    return "/".join(f"{v * scale:{spec}}" for v in vals) + unit
+
+
+def too_few_seeds(n: int) -> str:
+    """``""`` for :data:`MIN_SEEDS` seeds or more, else the clause that says why a rule
+    returned *inconclusive* (for an evidence string)."""
+    return (
+        "" if n >= MIN_SEEDS else f"; {n} seed(s): too few to decide (a verdict needs {MIN_SEEDS})"
+    )
+
+
+def every_flag(hits: Iterable[bool]) -> bool | None:
+    """:func:`every_seed` over per-seed booleans: all true, none true, or they disagree."""
+    return every_seed([1.0 if h else 0.0 for h in hits], lambda v: v > 0.5)
+
+
+def either(conditions: Iterable[bool | None]) -> bool | None:
+    """Three-valued OR: ``True`` if any part is true, ``False`` if all are false, else
+    ``None``."""
+    conditions = list(conditions)
+    if any(c is True for c in conditions):
+        return True
+    if all(c is False for c in conditions):
+        return False
+    return None
+
+
+def negate(condition: bool | None) -> bool | None:
+    """Three-valued NOT: an undecided condition stays undecided."""
+    return None if condition is None else not condition
+
+
+def with_caveat(condition: bool | None, caveat: bool | None) -> str:
+    """:func:`decide` with a three-valued caveat: when the claim's condition holds, the
+    verdict is CAVEAT if the caveat is shown, HOLDS if it is refuted, and INCONCLUSIVE if the
+    seeds disagree about it."""
+    if condition is not True:
+        return decide(condition)
+    if caveat is None:
+        return INCONCLUSIVE
+    return decide(True, caveat=caveat)
 
 
 # Every claim the book tests, in the book's own words, with the chapter that checks it.

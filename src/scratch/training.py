@@ -13,7 +13,7 @@ robustness run's seed offset moves them too.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 import torch
@@ -142,8 +142,3 @@ def over_seeds(run: Callable[[int], T], seeds: Iterable[int] = SEEDS) -> list[T]
         seed_all(seed)
         results.append(run(seed))
     return results
-
-
-def column(results: Sequence[dict], key: str) -> list[float]:
-    """``[r[key] for r in results]``: one measurement across seeds."""
-    return [float(r[key]) for r in results]

@@ -14,34 +14,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..evidence import (  # noqa: F401
-    CAVEAT,
+from ..evidence import (
     FAILS,
-    HOLDS,
     INCONCLUSIVE,
     MIN_SEEDS,
-    UNTESTABLE,
-    Replicates,
-    above,
+    Seeds,
     both,
     compare,
     decide,
+    enough_seeds,
     every_seed,
     replicates,
+    seed_values,
 )
-from . import rule  # noqa: F401
-
-#: Per-seed values: :class:`Replicates`, or a plain sequence (which may hold too few seeds).
-Seeds = Replicates | Sequence[float]
-
-
-def _values(x: Seeds) -> tuple[float, ...]:
-    return x.values if isinstance(x, Replicates) else tuple(float(v) for v in x)
-
-
-def enough_seeds(*groups: Seeds) -> bool:
-    """Whether every group holds at least :data:`MIN_SEEDS` per-seed values."""
-    return all(len(_values(g)) >= MIN_SEEDS for g in groups)
+from . import rule
 
 
 def _every_pair(rows: Sequence[tuple], predicate) -> bool | None:
@@ -120,12 +106,12 @@ def c04_conv_shift_equivariant(
     if isinstance(exact_err, (int, float)):
         exact = exact_err < 1e-12
     else:
-        exact = every_seed(_values(exact_err), lambda e: e < 1e-12)
+        exact = every_seed(seed_values(exact_err), lambda e: e < 1e-12)
     whole = (
         border_err is not None
         and border_err <= 1e-3
         and odd_stride_rel is not None
-        and every_seed(_values(odd_stride_rel), lambda r: r <= 0.05) is True
+        and every_seed(seed_values(odd_stride_rel), lambda r: r <= 0.05) is True
     )
     return decide(exact, caveat=not whole)
 
@@ -146,7 +132,7 @@ def c04_shuffling_hurts_only_the_cnn(
     if not enough_seeds(cnn_normal, cnn_shuffled, mlp_normal, mlp_shuffled):
         return INCONCLUSIVE
     cn, cs, mn, ms = (
-        replicates(_values(g)) for g in (cnn_normal, cnn_shuffled, mlp_normal, mlp_shuffled)
+        replicates(seed_values(g)) for g in (cnn_normal, cnn_shuffled, mlp_normal, mlp_shuffled)
     )
     cnn_drop = cn.mean - cs.mean
     if compare(cn, cs, min_effect=0.10) == 1:
@@ -192,7 +178,7 @@ def c07_related_embeddings_close(trained_median_pct: Seeds, untrained_median_pct
     cannot be tested offline."""
     if not enough_seeds(trained_median_pct, untrained_median_pct):
         return INCONCLUSIVE
-    rows = list(zip(_values(trained_median_pct), _values(untrained_median_pct)))
+    rows = list(zip(seed_values(trained_median_pct), seed_values(untrained_median_pct)))
     return decide(_every_pair(rows, lambda t, u: t > 0.9 and u < 0.8), caveat=True)
 
 
@@ -213,7 +199,7 @@ def c08_width_approximates(
         return FAILS
     if not enough_seeds(trained_fall, outside_ratio):
         return INCONCLUSIVE
-    rows = list(zip(_values(trained_fall), _values(outside_ratio)))
+    rows = list(zip(seed_values(trained_fall), seed_values(outside_ratio)))
     return decide(_every_pair(rows, lambda f, o: f < 0.01 and o > 100), caveat=True)
 
 
@@ -234,7 +220,7 @@ def c40_linear_stack_collapses(
         return FAILS
     if not enough_seeds(acc_one, acc_deep_linear, acc_relu):
         return INCONCLUSIVE
-    rows = list(zip(_values(acc_one), _values(acc_deep_linear), _values(acc_relu)))
+    rows = list(zip(seed_values(acc_one), seed_values(acc_deep_linear), seed_values(acc_relu)))
     return decide(_every_pair(rows, lambda one, deep, relu: abs(deep - one) < 0.05 and relu > 0.95))
 
 
@@ -251,7 +237,7 @@ def c41_no_bias_pinned_to_origin(
         return FAILS
     if not enough_seeds(mse_with_bias, mse_without_bias):
         return INCONCLUSIVE
-    rows = list(zip(_values(mse_with_bias), _values(mse_without_bias)))
+    rows = list(zip(seed_values(mse_with_bias), seed_values(mse_without_bias)))
     return decide(_every_pair(rows, lambda with_b, without_b: without_b > 10 * with_b))
 
 

@@ -9,53 +9,28 @@ so every rule that takes one returns ``INCONCLUSIVE`` for it rather than decidin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from ..evidence import (  # noqa: F401
-    CAVEAT,
+from ..evidence import (
     FAILS,
-    HOLDS,
     INCONCLUSIVE,
-    MIN_SEEDS,
     UNTESTABLE,
-    Replicates,
+    Seeds,
     above,
+    as_replicates,
     both,
-    compare,
     decide,
+    either,
+    enough_seeds,
     every_seed,
-    replicates,
+    seed_values,
 )
 from . import rule
-
-Values = Sequence[float] | Replicates
 
 #: "Very small": a gradient two orders of magnitude below the top layer's (C47, C35).
 VANISHED = 1e-2
 #: A gradient profile counts as flat when first/last stays within this factor (C34b, C35).
 FLAT = 10.0
-
-
-def _vals(values: Values) -> list[float]:
-    return list(values.values) if isinstance(values, Replicates) else [float(v) for v in values]
-
-
-def _enough(*measurements: Values) -> bool:
-    return all(len(_vals(m)) >= MIN_SEEDS for m in measurements)
-
-
-def _reps(values: Values) -> Replicates:
-    return values if isinstance(values, Replicates) else replicates(values)
-
-
-def _any(conditions: Iterable[bool | None]) -> bool | None:
-    """Three-valued OR: ``True`` if any part is true, ``False`` if all are false."""
-    conditions = list(conditions)
-    if any(c is True for c in conditions):
-        return True
-    if all(c is False for c in conditions):
-        return False
-    return None
 
 
 # ---------------------------------------------------------------- pooling (deterministic)
@@ -95,10 +70,10 @@ def c31_max_keeps_peak_avg_keeps_amount(
 
 @rule("C32")
 def c32_pooling_invariance_and_overfitting(
-    same_after_shift_pool: Values,
-    same_after_shift_none: Values,
-    gap_pool: Values,
-    gap_none: Values,
+    same_after_shift_pool: Seeds,
+    same_after_shift_none: Seeds,
+    gap_pool: Seeds,
+    gap_none: Seeds,
 ) -> str:
     """Pooling adds shift invariance and helps against overfitting, per seed of the same
     small CNN with and without max pooling: the share of test answers unchanged by a
@@ -106,10 +81,10 @@ def c32_pooling_invariance_and_overfitting(
     or inconclusive when the seeds cannot separate them). Holds when pooling's train-test
     gap is also smaller by more than the spread; a caveat when the gaps cannot be
     separated; fails when pooling's gap is larger by more than the spread."""
-    if not _enough(same_after_shift_pool, same_after_shift_none, gap_pool, gap_none):
+    if not enough_seeds(same_after_shift_pool, same_after_shift_none, gap_pool, gap_none):
         return INCONCLUSIVE
-    invariance = above(_reps(same_after_shift_pool), _reps(same_after_shift_none))
-    less_overfit = above(_reps(gap_none), _reps(gap_pool))
+    invariance = above(as_replicates(same_after_shift_pool), as_replicates(same_after_shift_none))
+    less_overfit = above(as_replicates(gap_none), as_replicates(gap_pool))
     if invariance is not True:
         return decide(invariance)
     if less_overfit is False:
@@ -119,9 +94,9 @@ def c32_pooling_invariance_and_overfitting(
 
 @rule("C33")
 def c33_strided_conv_learns_to_downsample(
-    acc_strided: Values,
-    acc_maxpool: Values,
-    imitation_error_avg: Values,
+    acc_strided: Seeds,
+    acc_maxpool: Seeds,
+    imitation_error_avg: Seeds,
     strided_convs: int,
     pooling_layers: int,
     tolerance: float = 0.03,
@@ -134,12 +109,12 @@ def c33_strided_conv_learns_to_downsample(
     ``mean gap - sd sum > tolerance``; in between, inconclusive. Preference: the
     reference architecture (ResNet-18) downsamples with more stride-2 convs than pooling
     layers; a caveat while it keeps any pooling layer."""
-    if not _enough(acc_strided, acc_maxpool, imitation_error_avg):
+    if not enough_seeds(acc_strided, acc_maxpool, imitation_error_avg):
         return INCONCLUSIVE
-    s, m = _reps(acc_strided), _reps(acc_maxpool)
+    s, m = as_replicates(acc_strided), as_replicates(acc_maxpool)
     gap, spread = m.mean - s.mean, s.sd + m.sd
     close = True if gap + spread < tolerance else False if gap - spread > tolerance else None
-    imitates = every_seed(_vals(imitation_error_avg), lambda e: e < 0.01)
+    imitates = every_seed(seed_values(imitation_error_avg), lambda e: e < 0.01)
     prefers = strided_convs > pooling_layers
     return decide(both(close, imitates, prefers), caveat=pooling_layers > 0)
 
@@ -148,20 +123,18 @@ def c33_strided_conv_learns_to_downsample(
 
 
 @rule("C34a")
-def c34a_plain_nets_degrade(shallow_train_err: Values, deep_train_err: Values) -> str:
+def c34a_plain_nets_degrade(shallow_train_err: Seeds, deep_train_err: Seeds) -> str:
     """Plain nets degrade: the deepest plain net's *training* error is above the shallowest
     one's by more than the seed spread (fails if below by more than the spread,
     inconclusive in between or with fewer than 3 seeds). Training error, not test error,
     because the claim is that depth makes optimization worse, not generalization."""
-    if not _enough(shallow_train_err, deep_train_err):
+    if not enough_seeds(shallow_train_err, deep_train_err):
         return INCONCLUSIVE
-    return decide(above(_reps(deep_train_err), _reps(shallow_train_err)))
+    return decide(above(as_replicates(deep_train_err), as_replicates(shallow_train_err)))
 
 
 @rule("C34b")
-def c34b_bypass_keeps_gradient(
-    block_err: float, ratio_residual: Values, ratio_plain: Values
-) -> str:
+def c34b_bypass_keeps_gradient(block_err: float, ratio_residual: Seeds, ratio_plain: Seeds) -> str:
     """The bypass: a block computes ReLU(F(x) + x) to 1e-5 (deterministic), and, at every
     one of at least 3 random initializations, the gradient arriving at the first layer of
     a deep net stays within 10x of the top layer's with shortcuts (ratio in [0.1, 10])
@@ -169,16 +142,16 @@ def c34b_bypass_keeps_gradient(
     the contrast; inconclusive if the inits disagree or there are fewer than 3."""
     if block_err >= 1e-5:
         return FAILS
-    if not _enough(ratio_residual, ratio_plain):
+    if not enough_seeds(ratio_residual, ratio_plain):
         return INCONCLUSIVE
-    flat = every_seed(_vals(ratio_residual), lambda r: 1 / FLAT <= r <= FLAT)
-    vanishes = every_seed(_vals(ratio_plain), lambda r: r < 1e-6)
+    flat = every_seed(seed_values(ratio_residual), lambda r: 1 / FLAT <= r <= FLAT)
+    vanishes = every_seed(seed_values(ratio_plain), lambda r: r < 1e-6)
     return decide(both(flat, vanishes))
 
 
 @rule("C34c")
 def c34c_deeper_residual_better(
-    shallow_test_err: Values | None, deep_test_err: Values | None, budget_epochs: float
+    shallow_test_err: Seeds | None, deep_test_err: Seeds | None, budget_epochs: float
 ) -> str:
     """Deeper residual nets do better: the deepest residual net's *test* error is below the
     shallowest one's by more than the seed spread. Not testable with less than one epoch
@@ -186,9 +159,9 @@ def c34c_deeper_residual_better(
     with fewer than 3 seeds or when the spread cannot separate the two."""
     if shallow_test_err is None or deep_test_err is None or budget_epochs < 1:
         return UNTESTABLE
-    if not _enough(shallow_test_err, deep_test_err):
+    if not enough_seeds(shallow_test_err, deep_test_err):
         return INCONCLUSIVE
-    return decide(above(_reps(shallow_test_err), _reps(deep_test_err)))
+    return decide(above(as_replicates(shallow_test_err), as_replicates(deep_test_err)))
 
 
 # ---------------------------------------------------------------- vanishing gradients
@@ -196,7 +169,7 @@ def c34c_deeper_residual_better(
 
 @rule("C47")
 def c47_plain_early_gradients_vanish(
-    arriving_default: Values, arriving_he: Values, weight_default: Values
+    arriving_default: Seeds, arriving_he: Seeds, weight_default: Seeds
 ) -> str:
     """Early gradients of deep plain nets are very small: per initialization (at least
     3), the gradient arriving at the first convolution of a deep plain net without
@@ -206,20 +179,20 @@ def c47_plain_early_gradients_vanish(
     gradient (default init) is also below 1e-2 of the last one's; a caveat when it
     depends on the init or the weight gradients of all layers are alike. Fails when no
     init shows it; inconclusive when the inits disagree or there are fewer than 3."""
-    if not _enough(arriving_default, arriving_he, weight_default):
+    if not enough_seeds(arriving_default, arriving_he, weight_default):
         return INCONCLUSIVE
     small = lambda r: r < VANISHED  # noqa: E731
-    vanish_default = every_seed(_vals(arriving_default), small)
-    vanish_he = every_seed(_vals(arriving_he), small)
-    early_weights_small = every_seed(_vals(weight_default), small)
-    holds = _any([vanish_default, vanish_he])
+    vanish_default = every_seed(seed_values(arriving_default), small)
+    vanish_he = every_seed(seed_values(arriving_he), small)
+    early_weights_small = every_seed(seed_values(weight_default), small)
+    holds = either([vanish_default, vanish_he])
     everywhere = vanish_default is True and vanish_he is True and early_weights_small is True
     return decide(holds, caveat=not everywhere)
 
 
 @rule("C35")
 def c35_residual_and_norm_fix_vanishing(
-    ratio_plain: Values, ratio_residual: Values, ratio_norm: Values
+    ratio_plain: Seeds, ratio_residual: Seeds, ratio_norm: Seeds
 ) -> str:
     """Residual connections and normalization each fix a deep CNN whose early gradients
     vanish, per initialization (at least 3), first/last arriving-gradient ratio at
@@ -228,16 +201,16 @@ def c35_residual_and_norm_fix_vanishing(
     norm are both at least 0.1 at every init (fails if either is below at every init,
     inconclusive if the inits disagree). Holds when both also stay at most 10 (a flat
     profile); a caveat when one overshoots (the gradient explodes instead)."""
-    if not _enough(ratio_plain, ratio_residual, ratio_norm):
+    if not enough_seeds(ratio_plain, ratio_residual, ratio_norm):
         return INCONCLUSIVE
-    vanishes = every_seed(_vals(ratio_plain), lambda r: r < VANISHED)
+    vanishes = every_seed(seed_values(ratio_plain), lambda r: r < VANISHED)
     if vanishes is False:
         return UNTESTABLE
     if vanishes is None:
         return INCONCLUSIVE
-    fixed = both(*(every_seed(_vals(m), lambda r: r >= 1 / FLAT)
+    fixed = both(*(every_seed(seed_values(m), lambda r: r >= 1 / FLAT)
                    for m in (ratio_residual, ratio_norm)))  # fmt: skip
-    flat = all(every_seed(_vals(m), lambda r: r <= FLAT) is True
+    flat = all(every_seed(seed_values(m), lambda r: r <= FLAT) is True
                for m in (ratio_residual, ratio_norm))  # fmt: skip
     return decide(fixed, caveat=not flat)
 
@@ -247,8 +220,8 @@ def c35_residual_and_norm_fix_vanishing(
 
 @rule("C36")
 def c36_dense_reuse_and_savings(
-    drop_without_early: Values,
-    drop_by_early_group: dict[str, Values],
+    drop_without_early: Seeds,
+    drop_by_early_group: dict[str, Seeds],
     params_dense: int,
     params_plain_same_output: int,
     params_plain_same_width: int,
@@ -262,10 +235,10 @@ def c36_dense_reuse_and_savings(
     at equal output width). Inconclusive when the seeds disagree or there are fewer
     than 3."""
     groups = list(drop_by_early_group.values())
-    if not _enough(drop_without_early, *groups):
+    if not enough_seeds(drop_without_early, *groups):
         return INCONCLUSIVE
-    reuse = every_seed(_vals(drop_without_early), lambda d: d > 0.05)
-    some_group = _any(every_seed(_vals(g), lambda d: d > 0.01) for g in groups)
+    reuse = every_seed(seed_values(drop_without_early), lambda d: d > 0.05)
+    some_group = either(every_seed(seed_values(g), lambda d: d > 0.01) for g in groups)
     saves = params_plain_same_output > 2 * params_dense
     return decide(both(reuse, some_group, saves), caveat=params_plain_same_width < params_dense)
 

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..evidence import (  # noqa: F401
-    CAVEAT,
-    FAILS,
-    HOLDS,
-    INCONCLUSIVE,
-    UNTESTABLE,
-    Replicates,
-    above,
+from ..evidence import (
     both,
-    compare,
     decide,
+    every_flag,
     every_seed,
+    negate,
+    with_caveat,
 )
 from . import rule
-from .optimization import _flags, _not, with_caveat
 
 #: C44: "about 200,000" read at the claim's own precision, one significant figure:
 #: every count that rounds to 200,000, i.e. [150,000, 250,000).
@@ -44,8 +38,8 @@ def c05_edges_then_larger(
     caveat when the trained kernels themselves are not edge/bar-like in majority on every
     seed; inconclusive when the seeds disagree about any part."""
     grows = [all(b > 1.5 * a for a, b in zip(areas, areas[1:])) for areas in erf_areas]
-    condition = both(every_seed(change_edge_frac, lambda f: f >= 0.5), _flags(grows))
-    return with_caveat(condition, _not(every_seed(trained_edge_frac, lambda f: f >= 0.5)))
+    condition = both(every_seed(change_edge_frac, lambda f: f >= 0.5), every_flag(grows))
+    return with_caveat(condition, negate(every_seed(trained_edge_frac, lambda f: f >= 0.5)))
 
 
 @rule("C49")
@@ -64,10 +58,10 @@ def c49_ablation_and_cka_separate_layers(
     leaves more than 25 % accuracy (ablation then shows more than the chain's wiring);
     inconclusive when the seeds disagree about any part."""
     orders = [s > n > f and s - f > 0.05 for s, n, f in zip(cka_same, cka_near, cka_far)]
-    condition = both(every_seed(ablation_ratio, lambda r: r > 2), _flags(orders))
+    condition = both(every_seed(ablation_ratio, lambda r: r > 2), every_flag(orders))
     sharp = [s - n > 0.05 for s, n in zip(cka_same, cka_near)]
-    informative = both(_flags(sharp), every_seed(whole_left, lambda a: a > 0.25))
-    return with_caveat(condition, _not(informative))
+    informative = both(every_flag(sharp), every_seed(whole_left, lambda a: a > 0.25))
+    return with_caveat(condition, negate(informative))
 
 
 @rule("C16")
@@ -79,7 +73,7 @@ def c16_heads_split_two_relations(specialised: Sequence[bool], prunable: Sequenc
     (``specialised``). A caveat when on at least one seed the 4-head model has a head whose
     ablation costs less than 2 points (``prunable``): the caveat says that not every head
     is guaranteed a relation of its own, and one counterexample shows that."""
-    return with_caveat(_flags(specialised), any(prunable))
+    return with_caveat(every_flag(specialised), any(prunable))
 
 
 @rule("C44")

@@ -10,44 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..evidence import (  # noqa: F401
-    CAVEAT,
-    FAILS,
-    HOLDS,
-    INCONCLUSIVE,
-    UNTESTABLE,
-    Replicates,
+from ..evidence import (
     above,
     both,
-    compare,
     decide,
+    every_flag,
     every_seed,
+    negate,
     replicates,
+    with_caveat,
 )
 from . import rule
 
 #: C43: a layer-20 / layer-1 activation-std ratio in [STEADY_LO, STEADY_HI] is "steady".
 STEADY_LO, STEADY_HI = 0.5, 2.0
-
-
-def _flags(hits: Sequence[bool]) -> bool | None:
-    """every_seed over per-seed booleans."""
-    return every_seed([1.0 if h else 0.0 for h in hits], lambda v: v > 0.5)
-
-
-def _not(cond: bool | None) -> bool | None:
-    return None if cond is None else not cond
-
-
-def with_caveat(condition: bool | None, caveat: bool | None) -> str:
-    """``decide`` with a three-valued caveat: when the claim's condition holds, the verdict
-    is CAVEAT if the caveat is shown, HOLDS if it is refuted, and INCONCLUSIVE if the seeds
-    disagree about it."""
-    if condition is not True:
-        return decide(condition)
-    if caveat is None:
-        return INCONCLUSIVE
-    return decide(True, caveat=caveat)
 
 
 @rule("C42")
@@ -89,7 +65,7 @@ def c43_xavier_he_steady(
         every_seed(xavier_gain_tanh, steady),
         every_seed(xavier_relu_factor, lambda f: abs(f - 0.5) < 0.1),
     )
-    return with_caveat(condition, _not(every_seed(xavier_tanh, steady)))
+    return with_caveat(condition, negate(every_seed(xavier_tanh, steady)))
 
 
 @rule("C45")
@@ -108,7 +84,7 @@ def c45_lr_oscillates_or_crawls(
     return decide(
         both(
             every_seed(high_increases, lambda n: n >= 0.2 * steps),
-            _flags(high_diverged),
+            every_flag(high_diverged),
             every_seed(low_reduction, lambda r: r < 0.05),
             every_seed(good_reduction, lambda r: r > 0.9),
         )
@@ -125,7 +101,7 @@ def c46_clipping_prevents_explosion(
     last 10 losses) below its first loss. A caveat when the clipped run's raw gradient norm
     still has a median above the clipping threshold 1 on every seed (clipping caps the
     step, not the gradient); inconclusive when the seeds disagree about any part."""
-    condition = both(_flags(free_exploded), _flags(clip_trained))
+    condition = both(every_flag(free_exploded), every_flag(clip_trained))
     return with_caveat(condition, every_seed(clip_raw_median, lambda m: m > 1.0))
 
 

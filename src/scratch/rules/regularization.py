@@ -10,40 +10,27 @@ a spread, so no difference can be told from seed noise).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
-from ..evidence import (  # noqa: F401
-    CAVEAT,
+from ..evidence import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,
-    MIN_SEEDS,
-    UNTESTABLE,
     Replicates,
+    Seeds,
     above,
+    as_replicates,
     both,
     compare,
     decide,
+    enough_seeds,
     every_seed,
-    replicates,
+    seed_values,
 )
-from . import rule  # noqa: F401
-
-#: Per-seed values: :class:`Replicates`, or a plain sequence (which may hold too few seeds).
-Seeds = Replicates | Sequence[float]
-
-
-def _values(x: Seeds) -> tuple[float, ...]:
-    return x.values if isinstance(x, Replicates) else tuple(float(v) for v in x)
-
-
-def enough_seeds(*groups: Seeds) -> bool:
-    """Whether every group holds at least :data:`MIN_SEEDS` per-seed values."""
-    return all(len(_values(g)) >= MIN_SEEDS for g in groups)
+from . import rule
 
 
 def _reps(*groups: Seeds) -> list[Replicates]:
-    return [replicates(_values(g)) for g in groups]
+    return [as_replicates(g) for g in groups]
 
 
 # --- dropout ----------------------------------------------------------------------------
@@ -62,7 +49,7 @@ def c20_dropout_count_is_random(
     measurement of the layer can confirm."""
     if not enough_seeds(unit_rate, frac_50, tv):
         return INCONCLUSIVE
-    rows = list(zip(_values(unit_rate), _values(frac_50), _values(tv)))
+    rows = list(zip(seed_values(unit_rate), seed_values(frac_50), seed_values(tv)))
     ok = every_seed(
         range(len(rows)),
         lambda i: (
@@ -86,7 +73,7 @@ def c21_inverted_dropout_matches(
         return FAILS
     if not enough_seeds(z_inverted, z_classic):
         return INCONCLUSIVE
-    worst = [max(a, b) for a, b in zip(_values(z_inverted), _values(z_classic))]
+    worst = [max(a, b) for a, b in zip(seed_values(z_inverted), seed_values(z_classic))]
     return decide(every_seed(worst, lambda z: z < 4))
 
 
@@ -104,10 +91,10 @@ def c22_implicit_ensemble(linear_shrink: Seeds, relu_stall: Seeds, agree: Seeds)
     if not enough_seeds(linear_shrink, relu_stall, agree):
         return INCONCLUSIVE
     core = both(
-        every_seed(_values(linear_shrink), lambda r: r < 1 / 8),
-        every_seed(_values(agree), lambda a: a > 0.9),
+        every_seed(seed_values(linear_shrink), lambda r: r < 1 / 8),
+        every_seed(seed_values(agree), lambda a: a > 0.9),
     )
-    exact_through_relu = every_seed(_values(relu_stall), lambda r: r < 0.6)
+    exact_through_relu = every_seed(seed_values(relu_stall), lambda r: r < 0.6)
     return decide(core, caveat=exact_through_relu is not True)
 
 
@@ -171,8 +158,8 @@ def c25_batchnorm_higher_lr_faster(
     -> fails; otherwise (or with fewer than 3 seeds) inconclusive."""
     if not enough_seeds(ceiling_bn, ceiling_plain, steps_bn, steps_plain):
         return INCONCLUSIVE
-    c_bn, c_plain = _reps([_log_lr(v) for v in _values(ceiling_bn)],
-                          [_log_lr(v) for v in _values(ceiling_plain)])  # fmt: skip
+    c_bn, c_plain = _reps([_log_lr(v) for v in seed_values(ceiling_bn)],
+                          [_log_lr(v) for v in seed_values(ceiling_plain)])  # fmt: skip
     s_bn, s_plain = _reps(steps_bn, steps_plain)
     return decide(both(above(c_bn, c_plain), above(s_plain, s_bn)))
 
@@ -255,8 +242,8 @@ def c28_batchnorm_placement(
     caveat*: "more common" is a fact about usage, not about the layer."""
     if not enough_seeds(acc_before, acc_after):
         return INCONCLUSIVE
-    train = both(every_seed(_values(acc_before), lambda a: a > 0.7),
-                 every_seed(_values(acc_after), lambda a: a > 0.7))  # fmt: skip
+    train = both(every_seed(seed_values(acc_before), lambda a: a > 0.7),
+                 every_seed(seed_values(acc_after), lambda a: a > 0.7))  # fmt: skip
     return decide(both(train, n_before > 10 * max(n_after, 1)), caveat=True)
 
 

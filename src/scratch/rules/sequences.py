@@ -17,18 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..evidence import (  # noqa: F401
+from ..evidence import (
     CAVEAT,
     FAILS,
-    HOLDS,
     INCONCLUSIVE,
     MIN_SEEDS,
     UNTESTABLE,
-    Replicates,
     above,
     both,
     compare,
     decide,
+    either,
+    enough_seeds,
+    every_flag,
     every_seed,
     replicates,
 )
@@ -46,32 +47,6 @@ INIT_DECAY_GAP = 0.05
 ABOUT_AS_WELL = 0.10
 #: C14: one attention layer's far/near gradient ratio within [1/FLAT, FLAT] is "flat".
 FLAT = 10.0
-
-
-def enough(*groups: Sequence[float] | Mapping[int, Sequence[float]] | None) -> bool:
-    """True when every per-seed group given (``None`` is skipped) has at least
-    :data:`MIN_SEEDS` values; a mapping counts through each of its lags."""
-    for group in groups:
-        if group is None:
-            continue
-        seqs = group.values() if isinstance(group, Mapping) else [group]
-        if any(len(list(s)) < MIN_SEEDS for s in seqs):
-            return False
-    return True
-
-
-def _flags(hits: Sequence[bool]) -> bool | None:
-    """every_seed over per-seed booleans."""
-    return every_seed([1.0 if h else 0.0 for h in hits], lambda v: v > 0.5)
-
-
-def _any_lag(conds: Sequence[bool | None]) -> bool | None:
-    """Three-valued OR over lags: True if some lag shows it, False if every lag refutes it."""
-    if any(c is True for c in conds):
-        return True
-    if conds and all(c is False for c in conds):
-        return False
-    return None
 
 
 def exceeds(a: Sequence[float], b: Sequence[float], margin: float) -> bool | None:
@@ -93,7 +68,7 @@ def gru_vs_lstm(gru_acc: Sequence[float], lstm_acc: Sequence[float]) -> str:
     ``"better"`` (the means differ by more than the seeds' spread and more than
     :data:`ABOUT_AS_WELL`), ``"about as well"`` (the means are within ABOUT_AS_WELL and the
     spread is below it too, so the seeds pin the gap down), else ``"undecided"``."""
-    if not enough(gru_acc, lstm_acc):
+    if not enough_seeds(gru_acc, lstm_acc):
         return "undecided"
     g, m = replicates(gru_acc), replicates(lstm_acc)
     side = compare(g, m, min_effect=ABOUT_AS_WELL)
@@ -118,7 +93,7 @@ def c10_rnn_gradients_vanish_or_explode(
     seed; where the RNN was trained on a task that needs the far input (``rnn_mse``), it
     fails it (test MSE not below half the constant guess's) on every seed. Seeds that
     disagree: inconclusive; fewer than three seeds: inconclusive."""
-    if not enough(tanh_ratio, stretched_ratio, rnn_mse):
+    if not enough_seeds(tanh_ratio, stretched_ratio, rnn_mse):
         return INCONCLUSIVE
     vanish = every_seed(tanh_ratio, lambda r: r < VANISH)
     explode = (
@@ -152,7 +127,7 @@ def c11_lstm_gates_keep_gradients(
     measured and the LSTM was not already ahead there by 0.05 (the gates had to learn to
     keep memory). Seeds that disagree, or a spread that hides
     the gap: inconclusive; fewer than three seeds: inconclusive."""
-    if not enough(lstm_mse, rnn_mse, lstm_decay, rnn_decay, lstm_init_decay, rnn_init_decay):
+    if not enough_seeds(lstm_mse, rnn_mse, lstm_decay, rnn_decay, lstm_init_decay, rnn_init_decay):
         return INCONCLUSIVE
     per_lag = [
         both(
@@ -161,7 +136,7 @@ def c11_lstm_gates_keep_gradients(
         )
         for lag in sorted(lstm_mse)
     ]
-    ok = _any_lag(per_lag)
+    ok = either(per_lag)
     if lstm_decay is not None and rnn_decay is not None:
         ok = both(ok, exceeds(lstm_decay, rnn_decay, DECAY_GAP))
     caveat = False
@@ -190,7 +165,7 @@ def c12_gru_cheaper_lstm(
     three."""
     if not gru_params < lstm_params:
         return FAILS
-    if not enough(gru_cost, lstm_cost, gru_acc, lstm_acc):
+    if not enough_seeds(gru_cost, lstm_cost, gru_acc, lstm_acc):
         return INCONCLUSIVE
     faster = above(replicates(lstm_cost), replicates(gru_cost))
     words = [gru_vs_lstm(gru_acc[lag], lstm_acc[lag]) for lag in sorted(gru_acc)]
@@ -213,7 +188,7 @@ def c13_scaling_avoids_saturation(
     the softmax rows (largest weight above 0.99), scaled scores fewer than 1 %, and the
     gradient reaching the unscaled scores is below a tenth of the scaled one. Seeds that
     disagree: inconclusive; fewer than three: inconclusive."""
-    if not enough(saturated_unscaled, saturated_scaled, grad_unscaled, grad_scaled):
+    if not enough_seeds(saturated_unscaled, saturated_scaled, grad_unscaled, grad_scaled):
         return INCONCLUSIVE
     hits = [
         off > 0.5 and on < 0.01 and g_off < 0.1 * g_on
@@ -221,7 +196,7 @@ def c13_scaling_avoids_saturation(
             saturated_unscaled, saturated_scaled, grad_unscaled, grad_scaled, strict=True
         )
     ]
-    return decide(_flags(hits))
+    return decide(every_flag(hits))
 
 
 @rule("C14")
@@ -240,7 +215,7 @@ def c14_attention_one_step(
     Seeds that disagree: inconclusive; fewer than three: inconclusive."""
     if attention_ratio is None and transformer_mse is None:
         raise ValueError("c14_attention_one_step: give attention_ratio or transformer_mse")
-    if not enough(attention_ratio, rnn_ratio, transformer_mse):
+    if not enough_seeds(attention_ratio, rnn_ratio, transformer_mse):
         return INCONCLUSIVE
     parts, caveat = [], False
     if attention_ratio is not None:
@@ -298,7 +273,7 @@ def c16_heads_learn_different_relations(
     if len(roles) < MIN_SEEDS:
         return INCONCLUSIVE
     hits = [ok and set(relations) <= set(r) for r, ok in zip(roles, solved, strict=True)]
-    return decide(_flags(hits))
+    return decide(every_flag(hits))
 
 
 @rule("C17")
@@ -313,4 +288,4 @@ def c17_transformer_stacks(causal_exact: Sequence[bool], bidirectional: Sequence
     if len(causal_exact) < MIN_SEEDS or len(bidirectional) < MIN_SEEDS:
         return INCONCLUSIVE
     hits = [c and b for c, b in zip(causal_exact, bidirectional, strict=True)]
-    return decide(_flags(hits), caveat=True)
+    return decide(every_flag(hits), caveat=True)
