@@ -7,7 +7,8 @@ Document 003's small CNN (``scratch.models.SmallImageClassifier``) in four varia
 rate of the sweep, for several seeds. Recorded every ``eval_every`` steps: train and test
 loss and accuracy. From these:
 
-- train-test gap at the end (overfitting; C23, C27);
+- train-test gap at the end (overfitting; C23, C27), judged at every learning rate at
+  which every seed of the variants compared trains;
 - steps to reach ``target_acc`` test accuracy (speed; C25);
 - per seed, the highest learning rate that still trains, i.e. ends above ``trains_acc``
   test accuracy (C25).
@@ -163,22 +164,50 @@ class DropoutVsBatchnorm(Experiment):
             sub = sub[sub.trains] if sub.trains.any() else sub
             return float(sub.test_acc.idxmax())
 
-        # C23: dropout vs none at the learning rate where "none" does best
-        lr0 = best_lr("none")
-        c23 = rules.c23_dropout_reduces_overfitting(
-            per_seed("none", lr0, "gap"), per_seed("dropout", lr0, "gap"),
-            per_seed("none", lr0, "test_loss"), per_seed("dropout", lr0, "test_loss"),
-            per_seed("none", lr0, "test_acc"), per_seed("dropout", lr0, "test_acc"),
-        )  # fmt: skip
+        # C23 and C27 are judged at every learning rate of the sweep at which every seed
+        # of every variant compared trains (a diverged run says nothing about overfitting)
+        def usable(variants) -> tuple[list[float], list[float]]:
+            ok = [lr for lr in config.lrs
+                  if all(bool(mean.loc[(v, lr), "trains"]) for v in variants if (v, lr) in mean.index)
+                  and all((v, lr) in mean.index for v in variants)]  # fmt: skip
+            return ok, [lr for lr in config.lrs if lr not in ok]
+
+        def skipped(lrs) -> str:
+            return (f"; not judged at lr {', '.join(f'{lr:g}' for lr in lrs)} (a variant does not "
+                    f"train on every seed)") if lrs else ""  # fmt: skip
+
+        def gaps(variant, lr) -> list[float]:
+            return per_seed(variant, lr, "gap")
+
+        says = {True: "yes", False: "no", None: "the seeds cannot tell"}
+
+        # C23: dropout vs none at every usable learning rate
+        lrs23, out23 = usable(("none", "dropout"))
+        data23 = {lr: {"train_none": per_seed("none", lr, "train_acc"),
+                       "test_none": per_seed("none", lr, "test_acc"),
+                       "train_dropout": per_seed("dropout", lr, "train_acc"),
+                       "test_dropout": per_seed("dropout", lr, "test_acc")} for lr in lrs23}  # fmt: skip
+        at23 = rules.c23_by_lr(data23)
+        word23 = {
+            True: "less overfitting",
+            False: "not less overfitting",
+            None: "the seeds cannot tell",
+        }
+        c23 = rules.c23_dropout_reduces_overfitting(data23)
+        clauses = [f"lr {lr:g}: gap {fmt(gaps('none', lr))} -> {fmt(gaps('dropout', lr))} points, "
+                   f"train accuracy {fmt(data23[lr]['train_none'])} -> {fmt(data23[lr]['train_dropout'])}, "
+                   f"test accuracy {fmt(data23[lr]['test_none'])} -> {fmt(data23[lr]['test_dropout'])} % "
+                   f"({word23[at23[lr]]})" for lr in lrs23]  # fmt: skip
         lines = [evidence.format_verdict(
             "C23", at_scale(c23, scale),
-            f"at lr {lr0:g}, dropout p={config.dropout} changes the train-test gap "
-            f"{fmt(per_seed('none', lr0, 'gap'))} -> {fmt(per_seed('dropout', lr0, 'gap'))} points, "
-            f"the test loss {fmt(per_seed('none', lr0, 'test_loss'), 1.0, '.3f')} -> "
-            f"{fmt(per_seed('dropout', lr0, 'test_loss'), 1.0, '.3f')} and test accuracy "
-            f"{fmt(per_seed('none', lr0, 'test_acc'))} -> {fmt(per_seed('dropout', lr0, 'test_acc'))} % {tail}")]  # fmt: skip
+            f"dropout p={config.dropout} vs none, " + ("; ".join(clauses) or "no learning rate")
+            + f"; less overfitting at {sum(v is True for v in at23.values())} of {len(lrs23)} "
+            f"learning rates{skipped(out23)} {tail}")]  # fmt: skip
 
-        # C25: per-seed learning-rate ceilings, and steps to the target at lr0
+        # C25: per-seed learning-rate ceilings, and steps to the target at lr0, the learning
+        # rate where "none" does best
+        lr0 = best_lr("none")
+
         def ceilings(variant) -> list[float]:
             ok = runs[(runs.variant == variant) & runs.trains]
             return [float(ok[ok.seed == s].lr.max()) if (ok.seed == s).any() else 0.0
@@ -198,16 +227,27 @@ class DropoutVsBatchnorm(Experiment):
             f"({config.steps + 1} = never): {fmt(steps('batchnorm'), 1.0, '.0f')} vs "
             f"{fmt(steps('none'), 1.0, '.0f')} {tail}"))  # fmt: skip
 
-        # C27: BN's gap vs none at BN's best lr; BN alone vs dropout alone at their best lrs
-        lr_bn, lr_do = best_lr("batchnorm"), best_lr("dropout")
-        args = (per_seed("none", lr_bn, "gap"), per_seed("batchnorm", lr_bn, "gap"),
-                per_seed("batchnorm", lr_bn, "test_acc"), per_seed("dropout", lr_do, "test_acc"))  # fmt: skip
-        c27 = rules.c27_batchnorm_regularizes_and_replaces_dropout(*args)
+        # C27: batch norm vs none (gap) and vs dropout (held-out accuracy) at every usable lr
+        lrs27, out27 = usable(("none", "batchnorm", "dropout"))
+        data27 = {lr: {"train_plain": per_seed("none", lr, "train_acc"),
+                       "test_plain": per_seed("none", lr, "test_acc"),
+                       "train_bn": per_seed("batchnorm", lr, "train_acc"),
+                       "test_bn": per_seed("batchnorm", lr, "test_acc"),
+                       "test_dropout": per_seed("dropout", lr, "test_acc")} for lr in lrs27}  # fmt: skip
+        at27 = rules.c27_parts(data27)
+        c27 = rules.c27_batchnorm_regularizes_and_replaces_dropout(data27)
+        clauses = [
+            f"lr {lr:g}: batch norm's gap {fmt(gaps('batchnorm', lr))} vs {fmt(gaps('none', lr))} "
+            f"points without (smaller: {says[at27[lr]['regularizes']]}), test accuracy "
+            f"{fmt(data27[lr]['test_bn'])} % with BN alone vs {fmt(data27[lr]['test_dropout'])} % "
+            f"with dropout alone (at least as good: {says[at27[lr]['replaces']]})"
+            + ("; BN's gain over none comes with a larger gap: faster fitting, not less "
+               "overfitting" if at27[lr]["gain_without_less_gap"] is True else "")
+            for lr in lrs27
+        ]  # fmt: skip
         lines.append(evidence.format_verdict(
             "C27", at_scale(c27, scale),
-            f"at lr {lr_bn:g} batch norm's gap is {fmt(args[1])} points vs {fmt(args[0])} without; "
-            f"best test accuracy {fmt(args[2])} % with BN alone vs {fmt(args[3])} % with dropout "
-            f"alone at lr {lr_do:g} {tail}"))  # fmt: skip
+            ("; ".join(clauses) or "no learning rate") + f"{skipped(out27)} {tail}"))  # fmt: skip
         return lines
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:

@@ -12,6 +12,7 @@ EXPERIMENTS: dict[str, str] = {
     "mnist1d_table": "mnist1d_table",
     "dropout_vs_batchnorm": "dropout_vs_batchnorm",
     "resnet_depth": "resnet_depth",
+    "resnet_depth_small": "resnet_depth_small",
     "lstm_vs_transformer": "lstm_vs_transformer",
     "layer_speed": "layer_speed",
 }

@@ -207,10 +207,21 @@ class ResnetDepth(Experiment):
                 out[key] = [1 - float(v) for v in g.sort_values("seed").value]
         return out
 
+    @staticmethod
+    def last_fifth_drops(table, depth: int, residual: bool = True) -> list[float]:
+        """:func:`scratch.rules.gradient_flow.last_fifth_drop` of each trained run's
+        training-loss curve at ``depth``, seeds in order (C34c's plateau test)."""
+        t = table[(table.phase == "train") & (table.metric == "train_loss")
+                  & (table.depth == depth) & (table.residual == residual)
+                  & (table.norm == TRAINED[0]) & (table.init == TRAINED[1])]  # fmt: skip
+        return [rules.last_fifth_drop(list(zip(g.step.astype(int), g.value.astype(float))))
+                for _, g in sorted(t.groupby("seed"), key=lambda kv: kv[0])]  # fmt: skip
+
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
         """C34a, C34c, C47 and C35, each decided by the rule chapter 4 uses
         (:mod:`scratch.rules.gradient_flow`) from per-seed values: fewer than 3 seeds leave
-        a claim inconclusive, under one epoch of training leaves C34c not testable, a
+        a claim inconclusive, under one epoch of training or a training loss still falling
+        (:func:`scratch.rules.gradient_flow.last_fifth_drop`) leaves C34c not testable, a
         ``cpu`` run's "holds" becomes "holds with a caveat" and a smoke run decides
         nothing."""
         err = self.per_seed_errors(table)
@@ -227,9 +238,11 @@ class ResnetDepth(Experiment):
         c34a = rules.c34a_plain_nets_degrade(
             err[lo, False, "train_err"], err[hi, False, "train_err"]
         )
+        plateau = self.last_fifth_drops(table, lo) + self.last_fifth_drops(table, hi)
         c34c = rules.c34c_deeper_residual_better(
-            err[lo, True, "test_err"], err[hi, True, "test_err"], epochs
-        )
+            err[lo, True, "test_err"], err[hi, True, "test_err"], epochs,
+            err[lo, True, "train_err"], err[hi, True, "train_err"], plateau,
+        )  # fmt: skip
         lines = [
             evidence.format_verdict("C34a", at_scale(c34a, scale),
                 f"plain nets' training error {pct(err[lo, False, 'train_err'])} at depth {lo} -> "
@@ -237,8 +250,12 @@ class ResnetDepth(Experiment):
                 f"at {hi}); residual training error at {hi}: {pct(err[hi, True, 'train_err'])} {tail}"),
             evidence.format_verdict("C34c", at_scale(c34c, scale),
                 f"residual nets' test error {pct(err[lo, True, 'test_err'])} at depth {lo} -> "
-                f"{pct(err[hi, True, 'test_err'])} at {hi}"
-                f"{'; under one epoch of training' if epochs < 1 else ''} {tail}"),
+                f"{pct(err[hi, True, 'test_err'])} at {hi} (training error "
+                f"{pct(err[lo, True, 'train_err'])} -> {pct(err[hi, True, 'train_err'])})"
+                f"{'; under one epoch of training' if epochs < 1 else ''}; their training "
+                f"loss fell by up to {100 * max(plateau, default=float('inf')):.1f} % from the last evaluation at or "
+                f"before 80 % of the steps to the end (plateau: under "
+                f"{100 * rules.PLATEAU:.0f} %) {tail}"),
         ]  # fmt: skip
 
         deep_enough = hi >= 44

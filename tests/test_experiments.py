@@ -24,7 +24,7 @@ from scratch.data import FASHION_MNIST_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 HAVE_FASHION = any((FASHION_MNIST_DIR / f"t10k-images-idx3-ubyte{s}").exists() for s in ("", ".gz"))
-NEEDS_FASHION = {"dropout_vs_batchnorm", "resnet_depth"}
+NEEDS_FASHION = {"dropout_vs_batchnorm", "resnet_depth", "resnet_depth_small"}
 PROVENANCE_KEYS = {
     "experiment", "scale", "smoke", "config", "seeds", "device", "device_name", "torch_version",
     "cuda_version", "git_commit", "date_utc", "wall_time_s", "status", "sessions", "units_done",
@@ -98,8 +98,8 @@ def test_cpu_scale_is_a_cut_of_full_that_tests_claims(name, tmp_path):
     assert {s for _, s, _ in at_smoke} == {evidence.UNTESTABLE}
     decided = {c: s for c, s, _ in at_cpu if s != evidence.UNTESTABLE}
     # resnet_depth's gradient claims also need depth >= 44, which its smoke config lacks;
-    # C15 (the transformer trains faster) is about parallel hardware: a GPU run only
-    expected = {"resnet_depth": {"C34a"}, "lstm_vs_transformer": set(exp.claims) - {"C15"}}
+    # C15b (the transformer trains faster) is about parallel hardware: a GPU run only
+    expected = {"resnet_depth": {"C34a"}, "lstm_vs_transformer": set(exp.claims) - {"C15b"}}
     assert set(decided) == expected.get(name, set(exp.claims))
     # fewer than 3 seeds (the smoke table has one) leave a replicated rule inconclusive
     assert set(decided.values()) <= {evidence.CAVEAT, evidence.FAILS, evidence.INCONCLUSIVE}
@@ -107,7 +107,7 @@ def test_cpu_scale_is_a_cut_of_full_that_tests_claims(name, tmp_path):
     if name == "lstm_vs_transformer":
         table.attrs["device"] = "cuda: a GPU"
         on_gpu = evidence.parse("\n".join(exp.verdicts(table, smoke, "cpu")))
-        assert {c: s for c, s, _ in on_gpu}["C15"] in {evidence.CAVEAT, evidence.FAILS}
+        assert {c: s for c, s, _ in on_gpu}["C15b"] in {evidence.CAVEAT, evidence.FAILS}
 
 
 def test_scale_without_a_config_is_refused(tmp_path):
@@ -282,6 +282,9 @@ def _resnet_table(plain_torch_ratio: float, bn_torch_ratio: float, seeds=(0, 1, 
                     for metric, value in acc.items():
                         rows.append({**key, "phase": "train", "step": steps, "metric": metric,
                                      "layer": "", "value": value})  # fmt: skip
+                    for step, loss in ((steps * 4 // 5, 0.31), (steps, 0.30)):  # a plateau
+                        rows.append({**key, "phase": "train", "step": step,
+                                     "metric": "train_loss", "layer": "", "value": loss})  # fmt: skip
                     for layer in ("conv1", "fc_in"):
                         rows.append({**key, "phase": "trained", "step": steps,
                                      "metric": "arriving_grad_norm", "layer": layer, "value": 1.0})  # fmt: skip
@@ -328,3 +331,32 @@ def test_at_scale_tempers_a_rule_verdict_by_scale():
         assert runner.at_scale(verdict, "full") == verdict
         expected = evidence.CAVEAT if verdict == evidence.HOLDS else verdict
         assert runner.at_scale(verdict, "cpu") == expected
+
+
+def _small_table(final_drop: float, seeds=(0, 1, 2)):
+    """A made-up resnet_depth_small table: plain nets degrade with depth, the deeper residual
+    net ends lower; every run's training loss falls by ``final_drop`` after 80 % of it."""
+    import pandas as pd
+
+    rows = []
+    for seed in seeds:
+        for depth in (6, 30):
+            for res in (False, True):
+                err = 0.2 + (0.1 * (not res) - 0.05 * res) * (depth == 30) + 0.002 * seed
+                for step in range(100, 1100, 100):
+                    loss = 0.5 if step <= 800 else 0.5 * (1 - final_drop)
+                    values = {"train_loss": loss, "train_acc": 1 - err, "test_acc": 1 - err - 0.01}
+                    rows += [{"depth": depth, "residual": res, "seed": seed, "step": step,
+                              "metric": m, "value": v} for m, v in values.items()]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("final_drop", "c34c"), [(0.01, evidence.CAVEAT), (0.2, evidence.UNTESTABLE)]
+)
+def test_resnet_depth_small_decides_c34c_only_at_a_plateau(final_drop, c34c):
+    exp = registry.get("resnet_depth_small")
+    config = dataclasses.replace(exp.configs["cpu"], depths=(6, 30))
+    lines = exp.verdicts(_small_table(final_drop), config, "cpu")
+    found = {c: s for c, s, _ in evidence.parse("\n".join(lines))}
+    assert found == {"C34a": evidence.CAVEAT, "C34c": c34c}

@@ -72,12 +72,25 @@ def test_c34b_outcomes() -> None:
 def test_c34c_outcomes() -> None:
     f = rules.c34c_deeper_residual_better
     shallow, deep = [0.10, 0.11, 0.10], [0.07, 0.07, 0.075]
-    assert f(shallow, deep, 30) == HOLDS
-    assert f(deep, shallow, 30) == FAILS
-    assert f([0.10, 0.07, 0.09], [0.08, 0.10, 0.07], 30) == INCONCLUSIVE
-    assert f([0.214], [0.295], 30) == INCONCLUSIVE
-    assert f(shallow, deep, 0.96) == UNTESTABLE  # under one epoch
+    flat, falling = [0.01] * 6, [0.01, 0.02, 0.2, 0.01, 0.01, 0.01]
+    assert f(shallow, deep, 30, shallow, deep, flat) == HOLDS
+    assert f(shallow, deep, 30, shallow, shallow, flat) == CAVEAT  # training errors alike
+    assert f(shallow, deep, 30, None, None, flat) == CAVEAT  # training errors not given
+    assert f(deep, shallow, 30, deep, shallow, flat) == FAILS
+    assert f([0.10, 0.07, 0.09], [0.08, 0.10, 0.07], 30, shallow, deep, flat) == INCONCLUSIVE
+    assert f([0.214], [0.295], 30, [0.2], [0.28], [0.01, 0.01]) == INCONCLUSIVE  # one seed
+    assert f(shallow, deep, 30, shallow, deep, falling) == UNTESTABLE  # not at a plateau
+    assert f(shallow, deep, 30) == UNTESTABLE  # plateau not measured
+    assert f(shallow, deep, 30, shallow, deep, []) == UNTESTABLE  # no loss curve
+    assert f(shallow, deep, 0.96, shallow, deep, flat) == UNTESTABLE  # under one epoch
     assert f(None, None, 30) == UNTESTABLE
+
+
+def test_last_fifth_drop() -> None:
+    curve = [(s, 1.0 / s) for s in range(10, 110, 10)]  # loss 1/step, ends at step 100
+    assert abs(rules.last_fifth_drop(curve) - (1 / 80 - 1 / 100) / (1 / 80)) < 1e-12
+    assert rules.last_fifth_drop([(150, 0.5), (300, 0.2)]) == (0.5 - 0.2) / 0.5
+    assert rules.last_fifth_drop([(300, 0.2)]) == float("inf")  # nothing to compare
 
 
 def test_c47_outcomes() -> None:

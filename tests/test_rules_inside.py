@@ -25,34 +25,55 @@ def test_c05(change, trained, areas, expected) -> None:
     assert rules.c05_edges_then_larger(change, trained, areas) == expected
 
 
+DROPS = {"relu1": [0.06, 0.07, 0.05], "relu2": [0.03, 0.035, 0.025], "relu3": [0.01, 0.012, 0.008]}
+FLAT_DROPS = {
+    "relu1": [0.02, 0.03, 0.01],
+    "relu2": [0.02, 0.025, 0.015],
+    "relu3": [0.02, 0.01, 0.03],
+}
+TRAINED = ([0.90, 0.91, 0.92], [0.60, 0.61, 0.62])  # margin 0.30
+UNTRAINED = ([0.95, 0.96, 0.94], [0.85, 0.86, 0.84])  # margin 0.10
+UNTRAINED_WIDER = ([0.95, 0.96, 0.94], [0.45, 0.46, 0.44])  # margin 0.50
+UNTRAINED_NOISY = ([0.95, 0.96, 0.94], [0.75, 0.56, 0.84])  # margin 0.20 ± 0.14
+
+
 @pytest.mark.parametrize(
-    ("ratio", "near", "whole_left", "expected"),
+    ("drops", "untrained", "untrained_hidden", "expected"),
     [
-        ([5, 4, 6], [0.80, 0.82, 0.81], [0.4, 0.5, 0.45], HOLDS),
-        ([5, 4, 6], [0.92, 0.91, 0.93], [0.11, 0.1, 0.12], CAVEAT),
-        ([5, 4, 6], [0.80, 0.91, 0.81], [0.4, 0.5, 0.45], INCONCLUSIVE),
-        ([1, 1.5, 0.8], [0.92, 0.91, 0.93], [0.11, 0.1, 0.12], FAILS),
-        ([5, 1.5, 6], [0.92, 0.91, 0.93], [0.11, 0.1, 0.12], INCONCLUSIVE),
+        (DROPS, UNTRAINED, UNTRAINED, HOLDS),
+        (DROPS, UNTRAINED, UNTRAINED_WIDER, CAVEAT),  # rests on the logits
+        (FLAT_DROPS, UNTRAINED, UNTRAINED, INCONCLUSIVE),  # no two layers told apart
+        (DROPS, UNTRAINED_WIDER, UNTRAINED, FAILS),  # training adds nothing
+        (DROPS, UNTRAINED_NOISY, UNTRAINED, INCONCLUSIVE),
+        ({**DROPS, "relu3": [-0.03, -0.02, -0.04]}, UNTRAINED, UNTRAINED, FAILS),  # no cost
+        ({**DROPS, "relu3": [0.01, -0.01, 0.005]}, UNTRAINED, UNTRAINED, INCONCLUSIVE),
     ],
 )
-def test_c49(ratio, near, whole_left, expected) -> None:
-    same, far = [0.95, 0.96, 0.95], [0.78, 0.79, 0.77]
-    assert rules.c49_ablation_and_cka_separate_layers(ratio, same, near, far, whole_left) == (
-        expected
+def test_c49(drops, untrained, untrained_hidden, expected) -> None:
+    result = rules.c49_ablation_and_cka_separate_layers(
+        drops, TRAINED, untrained, TRAINED, untrained_hidden
     )
+    assert result == expected
+
+
+def test_c49_too_few_seeds() -> None:
+    short = ([0.9, 0.9], [0.6, 0.6])
+    result = rules.c49_ablation_and_cka_separate_layers(DROPS, short, short, TRAINED, UNTRAINED)
+    assert result == INCONCLUSIVE
 
 
 @pytest.mark.parametrize(
-    ("specialised", "prunable", "expected"),
+    ("specialised", "split_spare", "expected"),
     [
-        ([True] * 3, [False] * 3, HOLDS),
-        ([True] * 3, [False, True, False], CAVEAT),
-        ([False] * 3, [False, True, False], FAILS),
-        ([True, False, True], [False] * 3, INCONCLUSIVE),
+        ([True] * 3, [True] * 3, HOLDS),
+        ([True] * 3, [False] * 3, CAVEAT),
+        ([True] * 3, [True, False, True], INCONCLUSIVE),
+        ([False] * 3, [True] * 3, FAILS),
+        ([True, False, True], [True] * 3, INCONCLUSIVE),
     ],
 )
-def test_c16_heads(specialised, prunable, expected) -> None:
-    assert rules.c16_heads_split_two_relations(specialised, prunable) == expected
+def test_c16_heads(specialised, split_spare, expected) -> None:
+    assert rules.c16_heads_split_two_relations(specialised, split_spare) == expected
 
 
 @pytest.mark.parametrize(

@@ -35,32 +35,61 @@ def test_c20():
 
 
 def test_c21():
-    assert r.c21_inverted_dropout_matches(True, (1.0, 1.5, 0.5), (1.2, 0.3, 2.0), 1e-12) == HOLDS
-    assert r.c21_inverted_dropout_matches(False, (1.0,) * 3, (1.0,) * 3, 1e-12) == FAILS
-    assert r.c21_inverted_dropout_matches(True, (1.0,) * 3, (1.0,) * 3, 1e-3) == FAILS
-    assert r.c21_inverted_dropout_matches(True, (9.0,) * 3, (1.0,) * 3, 1e-12) == FAILS
-    assert r.c21_inverted_dropout_matches(True, (9.0, 1, 1), (1.0,) * 3, 1e-12) == INCONCLUSIVE
+    ok, off = (0.8, 1.5, 0.3), (150.0, 160.0, 155.0)
+    assert r.c21_test_time_scaling(True, ok, ok, off) == HOLDS
+    assert r.c21_test_time_scaling(False, ok, ok, off) == FAILS  # eval mode not the identity
+    assert r.c21_test_time_scaling(True, (9.0,) * 3, ok, off) == FAILS  # (a) disagrees
+    assert r.c21_test_time_scaling(True, ok, (9.0,) * 3, off) == FAILS  # (b) disagrees
+    assert r.c21_test_time_scaling(True, (9.0, 1, 1), ok, off) == INCONCLUSIVE
+    # the measurement cannot tell the double scaling from the correct rules
+    assert r.c21_test_time_scaling(True, ok, ok, (1.0,) * 3) == INCONCLUSIVE
+    assert r.c21_test_time_scaling(True, (1.0,), (1.0,), (100.0,)) == INCONCLUSIVE
 
 
 def test_c22():
-    shrink, agree = (0.06, 0.07, 0.065), (0.99, 0.98, 0.99)
-    assert r.c22_implicit_ensemble(shrink, (0.50, 0.52, 0.48), agree) == HOLDS
-    assert r.c22_implicit_ensemble(shrink, (0.72, 0.75, 0.70), agree) == CAVEAT
-    assert r.c22_implicit_ensemble((0.5,) * 3, (0.72,) * 3, agree) == FAILS
-    assert r.c22_implicit_ensemble(shrink, (0.72,) * 3, (0.6,) * 3) == FAILS
-    assert r.c22_implicit_ensemble((0.06, 0.5, 0.06), (0.72,) * 3, agree) == INCONCLUSIVE
+    # ReLU floor b^2, ReLU floor ratio, linear-control floor ratio, same-class fraction
+    floor, big, none_, agree = (
+        (0.02, 0.021, 0.019),
+        (30.0, 35.0, 32.0),
+        (0.05, -0.1, 0.2),
+        (0.99,) * 3,
+    )
+    assert r.c22_implicit_ensemble(floor, big, none_, agree) == CAVEAT
+    # no floor through the ReLU either: weight scaling is the ensemble mean
+    assert r.c22_implicit_ensemble((1e-5, -2e-5, 0.0), (0.1, -0.2, 0.0), none_, agree) == HOLDS
+    assert r.c22_implicit_ensemble(floor, big, none_, (0.6,) * 3) == FAILS
+    # the linear control shows a floor where none can be: the measurement is not trusted
+    assert r.c22_implicit_ensemble(floor, big, (3.0,) * 3, agree) == INCONCLUSIVE
+    # seeds disagree about the ReLU floor
+    assert r.c22_implicit_ensemble(floor, (30.0, 0.5, 32.0), none_, agree) == INCONCLUSIVE
+    assert r.c22_implicit_ensemble(floor[:2], big[:2], none_[:2], agree[:2]) == INCONCLUSIVE
+
+
+def c23_row(train_none, test_none, train_dropout, test_dropout):
+    return {"train_none": train_none, "test_none": test_none,
+            "train_dropout": train_dropout, "test_dropout": test_dropout}  # fmt: skip
+
+
+# per seed: training accuracy 0.99 without dropout
+T99 = (0.99, 0.995, 0.985)
+LESS = c23_row(T99, (0.70, 0.71, 0.70), (0.90, 0.91, 0.89), (0.75, 0.76, 0.75))  # gap down, test up
+ONLY_TRAIN = c23_row(T99, (0.78, 0.78, 0.77), (0.93, 0.92, 0.94), (0.78, 0.77, 0.78))  # test flat
+WORSE = c23_row(T99, (0.78, 0.78, 0.77), (0.90, 0.91, 0.89), (0.72, 0.73, 0.72))  # test down
+NOISY = c23_row(T99, (0.70, 0.71, 0.70), (0.90, 0.99, 0.80), (0.75, 0.70, 0.80))
 
 
 def test_c23():
-    # gap without, gap with, loss without, loss with, accuracy without, accuracy with
-    assert r.c23_dropout_reduces_overfitting(HIGH, LOW, HIGH, LOW, LOW, HIGH) == HOLDS
-    assert r.c23_dropout_reduces_overfitting(HIGH, LOW, HIGH, LOW, MID, MID) == CAVEAT
-    # held-out accuracy falls: the narrower gap comes from fitting worse
-    assert r.c23_dropout_reduces_overfitting(HIGH, LOW, HIGH, LOW, HIGH, LOW) == FAILS
-    assert r.c23_dropout_reduces_overfitting(LOW, HIGH, HIGH, LOW, MID, MID) == FAILS
-    assert r.c23_dropout_reduces_overfitting(MID, WIDE, HIGH, LOW, MID, MID) == INCONCLUSIVE
-    two = (0.3, 0.31)
-    assert r.c23_dropout_reduces_overfitting(two, two, two, two, two, two) == INCONCLUSIVE
+    f = r.c23_dropout_reduces_overfitting
+    assert f({1e-3: LESS, 3e-3: LESS}) == HOLDS
+    assert f({1e-3: LESS, 3e-3: WORSE}) == CAVEAT
+    assert r.c23_by_lr({1e-3: LESS, 3e-3: WORSE}) == {1e-3: True, 3e-3: False}
+    # a narrower gap bought only by fitting worse is not less overfitting
+    assert r.c23_by_lr({1e-3: ONLY_TRAIN}) == {1e-3: False}
+    assert f({1e-3: ONLY_TRAIN, 3e-3: WORSE}) == FAILS
+    assert f({1e-3: NOISY, 3e-3: WORSE}) == INCONCLUSIVE
+    two = c23_row((0.9, 0.9), (0.7, 0.7), (0.8, 0.8), (0.75, 0.75))
+    assert f({1e-3: two}) == INCONCLUSIVE
+    assert f({}) == INCONCLUSIVE
 
 
 def test_c24():
@@ -93,60 +122,37 @@ def test_c25():
     )
 
 
-def test_c26():
-    plain_d, bn_d, noisy_d = (0.20, 0.21, 0.19), (0.012, 0.011, 0.013), (0.99, 1.0, 0.98)
-    plain_a, bn_a = (0.68, 0.69, 0.67), (0.80, 0.81, 0.80)
-    # the noisy net keeps BN's benefit under more shift than the plain net: fails
-    assert (
-        r.c26_internal_covariate_shift(plain_d, bn_d, noisy_d, plain_a, bn_a, (0.80, 0.79, 0.81))
-        == FAILS
-    )
-    # the noisy net loses BN's benefit: supports the claim
-    assert (
-        r.c26_internal_covariate_shift(plain_d, bn_d, noisy_d, plain_a, bn_a, (0.68, 0.67, 0.69))
-        == HOLDS
-    )
-    # in between: inconclusive
-    assert (
-        r.c26_internal_covariate_shift(plain_d, bn_d, noisy_d, plain_a, bn_a, (0.745, 0.75, 0.755))
-        == INCONCLUSIVE
-    )
-    # BN does not cut the drift at all: it cannot work by cutting it
-    assert (
-        r.c26_internal_covariate_shift(bn_d, plain_d, noisy_d, plain_a, bn_a, (0.8,) * 3) == FAILS
-    )
-    # the noise did not restore the drift: nothing tested
-    assert (
-        r.c26_internal_covariate_shift(plain_d, bn_d, (0.05,) * 3, plain_a, bn_a, (0.8,) * 3)
-        == INCONCLUSIVE
-    )
-    # BN brings no benefit to explain
-    assert (
-        r.c26_internal_covariate_shift(plain_d, bn_d, noisy_d, bn_a, bn_a, (0.8,) * 3)
-        == INCONCLUSIVE
-    )
-    assert (
-        r.c26_internal_covariate_shift(
-            (0.2, 0.2), (0.01, 0.01), (1, 1), (0.6, 0.6), (0.8, 0.8), (0.8, 0.8)
-        )
-        == INCONCLUSIVE
-    )
+# C26: tests/test_rules_c26.py
+
+
+def c27_row(train_plain, test_plain, train_bn, test_bn, test_dropout):
+    return {"train_plain": train_plain, "test_plain": test_plain, "train_bn": train_bn,
+            "test_bn": test_bn, "test_dropout": test_dropout}  # fmt: skip
 
 
 def test_c27():
-    # gap plain, gap BN, accuracy BN, accuracy dropout
-    assert r.c27_batchnorm_regularizes_and_replaces_dropout(HIGH, LOW, HIGH, LOW) == HOLDS
-    assert r.c27_batchnorm_regularizes_and_replaces_dropout(LOW, HIGH, HIGH, LOW) == FAILS
-    assert r.c27_batchnorm_regularizes_and_replaces_dropout(HIGH, LOW, LOW, HIGH) == FAILS
-    assert r.c27_batchnorm_regularizes_and_replaces_dropout(HIGH, LOW, MID, WIDE) == INCONCLUSIVE
-    assert (
-        r.c27_batchnorm_regularizes_and_replaces_dropout(
-            (0.2, 0.3), (0.1, 0.1), (0.8, 0.8), (0.7, 0.7)
-        )
-        == INCONCLUSIVE
-    )
-    assert r.c27_parts(LOW, HIGH, HIGH, LOW) == {"regularizes": False, "replaces": True}
-    assert r.c27_parts((0.2, 0.3), LOW, HIGH, LOW) == {"regularizes": None, "replaces": None}
+    f = r.c27_batchnorm_regularizes_and_replaces_dropout
+    # BN's gap smaller than plain's and BN at least as good as dropout
+    both_ = c27_row((0.90, 0.91, 0.89), (0.70, 0.71, 0.70), (0.85, 0.86, 0.84), (0.76, 0.77, 0.76),
+                    (0.76, 0.75, 0.77))  # fmt: skip
+    # BN wins on held-out accuracy with a larger gap: faster fitting, not less overfitting
+    faster = c27_row((0.78, 0.79, 0.78), (0.71, 0.72, 0.71), (0.90, 0.89, 0.91), (0.76, 0.76, 0.75),
+                     (0.72, 0.72, 0.71))  # fmt: skip
+    # the gap shrinks but BN falls behind dropout
+    behind = c27_row((0.90, 0.91, 0.89), (0.70, 0.71, 0.70), (0.80, 0.81, 0.79), (0.70, 0.71, 0.70),
+                     (0.80, 0.79, 0.80))  # fmt: skip
+    noisy = c27_row((0.90, 0.91, 0.89), (0.70, 0.71, 0.70), (0.80, 0.95, 0.70), (0.70, 0.75, 0.65),
+                    (0.70, 0.71, 0.70))  # fmt: skip
+    assert f({1e-3: both_, 3e-3: both_}) == HOLDS
+    assert f({1e-3: both_, 3e-3: faster}) == CAVEAT
+    assert f({1e-3: faster, 3e-3: behind}) == FAILS
+    assert f({1e-3: noisy, 3e-3: faster}) == INCONCLUSIVE
+    parts = r.c27_parts({1e-3: faster, 3e-3: behind})
+    assert parts[1e-3] == {"regularizes": False, "replaces": True, "gain_without_less_gap": True}
+    assert parts[3e-3]["regularizes"] is True and parts[3e-3]["replaces"] is False
+    two = c27_row((0.9, 0.9), (0.7, 0.7), (0.8, 0.8), (0.75, 0.75), (0.7, 0.7))
+    assert f({1e-3: two}) == INCONCLUSIVE
+    assert r.c27_parts({1e-3: two})[1e-3]["regularizes"] is None
 
 
 def test_c28():

@@ -56,23 +56,43 @@ def test_c11_outcomes() -> None:
 # ---------------------------------------------------------------- C12
 
 
-def test_c12_outcomes() -> None:
-    f = rules.c12_gru_cheaper_lstm
+def test_c12a_outcomes() -> None:
+    f = rules.c12a_gru_two_gates_fewer_parameters
+    assert f(2016, 2688, gru_gates=2) == HOLDS
+    assert f(13121, 17473) == HOLDS  # gates not counted: the parameter half alone
+    assert f(2688, 2016) == FAILS  # more parameters
+    assert f(2016, 2688, gru_gates=3) == FAILS
+
+
+def test_c12b_outcomes() -> None:
+    f = rules.c12b_gru_trains_faster
     fast, slow = [150, 160, 140], [400, 450, 420]
+    assert f(fast, slow) == HOLDS
+    assert f(slow, fast) == FAILS
+    # timings whose spread hides the gap; one seed decides nothing
+    assert f([0.23, 0.10, 0.36], [0.28, 0.17, 0.39]) == INCONCLUSIVE
+    assert f([0.16], [0.23]) == INCONCLUSIVE
+
+
+def test_c12c_outcomes() -> None:
+    f = rules.c12c_gru_about_as_well
     close = ({20: [0.95, 0.96, 0.94]}, {20: [0.93, 0.92, 0.94]})
-    assert f(2016, 2688, fast, slow, *close) == HOLDS
-    much_better = ({20: [0.99, 0.98, 0.99]}, {20: [0.30, 0.25, 0.28]})
-    assert f(2016, 2688, fast, slow, *much_better) == CAVEAT
-    assert rules.gru_vs_lstm(*[v[20] for v in much_better]) == "better"
+    assert f(*close) == HOLDS
+    assert rules.gru_vs_lstm(close[0][20], close[1][20]) == "about as well"
+    # far better OR far worse: not "about as well" at this budget
+    much_better = ({25: [0.93, 0.92, 0.94], 50: [0.71, 0.78, 0.70]},
+                   {25: [0.60, 0.50, 0.70], 50: [0.08, 0.08, 0.13]})  # fmt: skip
+    assert f(*much_better) == FAILS
+    assert rules.gru_vs_lstm(much_better[0][50], much_better[1][50]) == "better"
     worse = ({20: [0.30, 0.25, 0.28]}, {20: [0.99, 0.98, 0.99]})
-    assert f(2016, 2688, fast, slow, *worse) == FAILS
-    assert f(2688, 2016, fast, slow, *close) == FAILS  # more parameters
-    assert f(2016, 2688, slow, fast, *close) == FAILS  # slower
-    # a spread wider than the tolerance hides the gap; one seed decides nothing
+    assert f(*worse) == FAILS
+    assert rules.gru_vs_lstm(worse[0][20], worse[1][20]) == "worse"
+    # a gap near 10 points whose band straddles it; a spread wider than the tolerance
+    straddle = ({20: [0.98, 0.97, 0.98]}, {20: [0.90, 0.94, 0.79]})
+    assert f(*straddle) == INCONCLUSIVE
     noisy = ({20: [0.95, 0.50, 0.80]}, {20: [0.93, 0.60, 0.85]})
-    assert f(2016, 2688, fast, slow, *noisy) == INCONCLUSIVE
-    assert f(2016, 2688, [150, 420, 160], [400, 140, 420], *close) == INCONCLUSIVE
-    assert f(2016, 2688, [0.16], [0.23], {25: [0.93]}, {25: [0.73]}) == INCONCLUSIVE
+    assert f(*noisy) == INCONCLUSIVE
+    assert f({25: [0.93]}, {25: [0.73]}) == INCONCLUSIVE
 
 
 # ---------------------------------------------------------------- C13
@@ -108,14 +128,21 @@ def test_c14_outcomes() -> None:
 # ---------------------------------------------------------------- C15
 
 
-def test_c15_outcomes() -> None:
-    f = rules.c15_attention_parallel_trains_faster
-    assert f(True, speed_ratio=3.0, on_parallel_hardware=True) == HOLDS
-    assert f(True) == CAVEAT  # counted, not timed on parallel hardware
-    assert f(None, speed_ratio=3.0, on_parallel_hardware=True) == CAVEAT  # timed, not counted
-    assert f(False) == FAILS
-    assert f(None, speed_ratio=0.5, on_parallel_hardware=True) == FAILS
-    assert f(None, speed_ratio=3.0, on_parallel_hardware=False) == UNTESTABLE  # a CPU run
+def test_c15a_outcomes() -> None:
+    f = rules.c15a_lstm_sequential_attention_quadratic
+    assert f(True, True, True) == HOLDS
+    assert f(False, True, True) == FAILS  # the LSTM's chain does not grow with n
+    assert f(True, False, True) == FAILS  # attention's chain grows too
+    assert f(True, True, False) == FAILS  # no n^2 term in the arithmetic
+
+
+def test_c15b_outcomes() -> None:
+    f = rules.c15b_transformer_trains_faster_long
+    assert f(3.0, on_parallel_hardware=True) == HOLDS
+    assert f(0.5, on_parallel_hardware=True) == FAILS
+    assert f(3.0, on_parallel_hardware=False) == UNTESTABLE  # a CPU run
+    assert f(None) == UNTESTABLE  # no timing at all (the chapter)
+    assert f(float("nan"), on_parallel_hardware=True) == UNTESTABLE
 
 
 # ---------------------------------------------------------------- C16
@@ -125,7 +152,11 @@ def test_c16_outcomes() -> None:
     f = rules.c16_heads_learn_different_relations
     split = ["previous token", "previous token", "first token", "previous token"]
     one_role = ["previous token"] * 4
+    # the chapter's setting, 4 heads and 2 relations: duplicated roles still hold
+    assert len(split) == 4 and len(set(split)) == 2
     assert f([split] * 3, [True] * 3) == HOLDS
+    two_two = ["first token", "previous token", "previous token", "first token"]
+    assert f([split, two_two, two_two], [True] * 3) == HOLDS
     assert f([one_role] * 3, [True] * 3) == FAILS
     assert f([split] * 3, [False] * 3) == FAILS  # the task was not learned
     assert f([split, one_role, split], [True] * 3) == INCONCLUSIVE

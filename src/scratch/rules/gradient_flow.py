@@ -149,19 +149,56 @@ def c34b_bypass_keeps_gradient(block_err: float, ratio_residual: Seeds, ratio_pl
     return decide(both(flat, vanishes))
 
 
+#: Training has reached a plateau when its last 20 % lowered the training loss by less than
+#: this fraction (C34c).
+PLATEAU = 0.05
+
+
+def last_fifth_drop(curve: Sequence[tuple[int, float]]) -> float:
+    """How much the last 20 % of training lowered the training loss, as a fraction of the
+    loss at 80 %: ``(L(0.8 T) - L(T)) / L(0.8 T)`` for a curve of ``(step, loss)`` points
+    ending at step ``T``, reading the last point at or before ``0.8 T``. ``inf`` when the
+    curve has no point there besides the last (the plateau cannot be seen)."""
+    end_step, end = curve[-1]
+    earlier = [loss for step, loss in curve[:-1] if step <= 0.8 * end_step]
+    if not earlier:
+        return float("inf")
+    return (earlier[-1] - end) / earlier[-1]
+
+
 @rule("C34c")
 def c34c_deeper_residual_better(
-    shallow_test_err: Seeds | None, deep_test_err: Seeds | None, budget_epochs: float
+    shallow_test_err: Seeds | None,
+    deep_test_err: Seeds | None,
+    budget_epochs: float,
+    shallow_train_err: Seeds | None = None,
+    deep_train_err: Seeds | None = None,
+    last_fifth_drops: Sequence[float] | None = None,
 ) -> str:
-    """Deeper residual nets do better: the deepest residual net's *test* error is below the
-    shallowest one's by more than the seed spread. Not testable with less than one epoch
-    of training (the deeper net has not had time to fit) or without runs; inconclusive
-    with fewer than 3 seeds or when the spread cannot separate the two."""
+    """Deeper residual nets do better: the deepest residual net's final *test* error is
+    below the shallowest one's by more than the seed spread, with training run to a
+    plateau. Not testable without runs, with less than one epoch of training, or unless
+    every run of both nets is at a plateau (``last_fifth_drops``: the last 20 % of
+    training lowered its training loss by less than 5 %, :func:`last_fifth_drop`; the
+    deeper net may not have had time to fit). Then: fails when the deep net's test error
+    is *above* by more than the spread; inconclusive with fewer than 3 seeds or when the
+    spread cannot separate the two; holds when its *training* error is also below by more
+    than the spread, with a caveat when the training errors cannot be separated or are
+    not given."""
     if shallow_test_err is None or deep_test_err is None or budget_epochs < 1:
+        return UNTESTABLE
+    if not last_fifth_drops or not all(d < PLATEAU for d in last_fifth_drops):
         return UNTESTABLE
     if not enough_seeds(shallow_test_err, deep_test_err):
         return INCONCLUSIVE
-    return decide(above(as_replicates(shallow_test_err), as_replicates(deep_test_err)))
+    better_test = above(as_replicates(shallow_test_err), as_replicates(deep_test_err))
+    if better_test is not True:
+        return decide(better_test)
+    better_train = None
+    if shallow_train_err is not None and deep_train_err is not None:
+        if enough_seeds(shallow_train_err, deep_train_err):
+            better_train = above(as_replicates(shallow_train_err), as_replicates(deep_train_err))
+    return decide(True, caveat=better_train is not True)
 
 
 # ---------------------------------------------------------------- vanishing gradients

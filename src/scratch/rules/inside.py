@@ -8,14 +8,23 @@ shows it (:func:`scratch.evidence.every_seed`), and as refuted only when no seed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..evidence import (
+    INCONCLUSIVE,
+    MIN_SEEDS,
+    Seeds,
+    above,
+    as_replicates,
     both,
+    compare,
     decide,
+    enough_seeds,
     every_flag,
     every_seed,
     negate,
+    replicates,
+    seed_values,
     with_caveat,
 )
 from . import rule
@@ -44,36 +53,56 @@ def c05_edges_then_larger(
 
 @rule("C49")
 def c49_ablation_and_cka_separate_layers(
-    ablation_ratio: Sequence[float],
-    cka_same: Sequence[float],
-    cka_near: Sequence[float],
-    cka_far: Sequence[float],
-    whole_left: Sequence[float],
+    drops: Mapping[str, Seeds],
+    trained: tuple[Seeds, Seeds],
+    untrained: tuple[Seeds, Seeds],
+    trained_hidden: tuple[Seeds, Seeds],
+    untrained_hidden: tuple[Seeds, Seeds],
 ) -> str:
-    """Ablation and CKA show what each layer contributes: on every seed mean-ablating one
-    conv1 channel costs more than twice as much accuracy as one conv3 channel, and on every
-    pair of seeds cross-seed CKA orders layers by distance (same layer > neighbours >
-    further apart, same minus far above 0.05). A caveat unless, on every seed (pair), CKA
-    also tells neighbours apart (same minus near above 0.05) and a whole-layer ablation
-    leaves more than 25 % accuracy (ablation then shows more than the chain's wiring);
-    inconclusive when the seeds disagree about any part."""
-    orders = [s > n > f and s - f > 0.05 for s, n, f in zip(cka_same, cka_near, cka_far)]
-    condition = both(every_seed(ablation_ratio, lambda r: r > 2), every_flag(orders))
-    sharp = [s - n > 0.05 for s, n in zip(cka_same, cka_near)]
-    informative = both(every_flag(sharp), every_seed(whole_left, lambda a: a > 0.25))
-    return with_caveat(condition, negate(informative))
+    """Ablation and CKA show what each layer contributes. Ablation: mean-ablating the same
+    fraction of every layer's channels (``drops``: layer -> per-seed accuracy drop) costs
+    accuracy beyond the seed spread in every layer. CKA: between two independently trained
+    networks (one value per seed pair; ``trained = (same, cross)``: mean CKA of a layer
+    with the same layer of the other net, and with the other layers), the same-layer CKA
+    is above the cross-layer CKA beyond the spread, and that margin (same minus cross) is
+    above the margin of two untrained networks (``untrained``) beyond the spread, so that
+    training, not the architecture alone, makes the layers correspond. Both are judged
+    over the layers with the logits (``trained``, ``untrained``); a caveat unless the
+    hidden layers alone (``trained_hidden``, ``untrained_hidden``) show the CKA result too
+    and the ablation tells at least two layers apart beyond the spread. Inconclusive when
+    the seeds cannot separate any part (or cannot rank any two layers' drops)."""
+    if not enough_seeds(*drops.values(), *trained, *untrained, *trained_hidden, *untrained_hidden):
+        return INCONCLUSIVE
+
+    def cka_shows(t: tuple[Seeds, Seeds], u: tuple[Seeds, Seeds]) -> bool | None:
+        margin_t = [s - c for s, c in zip(seed_values(t[0]), seed_values(t[1]), strict=True)]
+        margin_u = [s - c for s, c in zip(seed_values(u[0]), seed_values(u[1]), strict=True)]
+        return both(
+            above(as_replicates(t[0]), as_replicates(t[1])),
+            above(replicates(margin_t), replicates(margin_u)),
+        )
+
+    zero = replicates([0.0] * MIN_SEEDS)
+    reps = [as_replicates(d) for d in drops.values()]
+    measurable = both(*(above(r, zero) for r in reps))
+    # two layers told apart beyond the spread; if no pair is, the seeds cannot rank them
+    ranked = True if any(compare(a, b) for i, a in enumerate(reps) for b in reps[i + 1 :]) else None
+    condition = both(measurable, cka_shows(trained, untrained))
+    return with_caveat(condition, negate(both(cka_shows(trained_hidden, untrained_hidden), ranked)))
 
 
 @rule("C16")
-def c16_heads_split_two_relations(specialised: Sequence[bool], prunable: Sequence[bool]) -> str:
+def c16_heads_split_two_relations(specialised: Sequence[bool], split_spare: Sequence[bool]) -> str:
     """Different heads learn different relations (chapter 6's head test): on every seed the
     2-head model on first-plus-previous is above 90 % correct, one head puts more than half
     its attention on the first token and another more than half on the previous one, and
     their attention rows differ by a Jensen-Shannon divergence above 0.3 nats
-    (``specialised``). A caveat when on at least one seed the 4-head model has a head whose
-    ablation costs less than 2 points (``prunable``): the caveat says that not every head
-    is guaranteed a relation of its own, and one counterexample shows that."""
-    return with_caveat(every_flag(specialised), any(prunable))
+    (``specialised``). A caveat when, with spare heads (the 4-head model), the split does
+    not survive on every seed (``split_spare``: above 90 % correct, and each relation has
+    at least one head of its own that puts more than half its attention on it); spare
+    heads that duplicate a relation or do little are allowed, as in chapter 2's rule.
+    Inconclusive when the seeds disagree."""
+    return with_caveat(every_flag(specialised), negate(every_flag(split_spare)))
 
 
 @rule("C44")

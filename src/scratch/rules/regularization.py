@@ -10,8 +10,10 @@ a spread, so no difference can be told from seed noise).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from ..evidence import (
+    CAVEAT,
     FAILS,
     HOLDS,
     INCONCLUSIVE,
@@ -24,7 +26,9 @@ from ..evidence import (
     decide,
     enough_seeds,
     every_seed,
+    replicates,
     seed_values,
+    with_caveat,
 )
 from . import rule
 
@@ -62,67 +66,124 @@ def c20_dropout_count_is_random(
 
 
 @rule("C21")
-def c21_inverted_dropout_matches(
-    eval_is_identity: bool, z_inverted: Seeds, z_classic: Seeds, same_mask_err: float
+def c21_test_time_scaling(
+    eval_is_identity: bool, z_inverted: Seeds, z_classic: Seeds, z_mistake: Seeds
 ) -> str:
-    """Eval-mode dropout returns its input unchanged, the same mask gives classic output =
-    inverted output x (1-p) to 1e-6 (both deterministic: fails otherwise), and for each of
-    several independent Monte Carlo draws the training-time mean matches the test-time
-    output of both rules within 4 standard errors on every unit (:func:`every_seed`)."""
-    if not eval_is_identity or same_mask_err >= 1e-6:
+    """Dropout is off at inference, and both correct pairings of training and test rules
+    make the test-time output equal the expected training-time output, while the mistake
+    of scaling twice does not. Measured on dropout feeding a linear layer, per independent
+    Monte Carlo draw, as deviations in standard errors of the Monte Carlo mean:
+
+    - (a) inverted dropout (x 1/(1-p) in training, identity at test): ``z_inverted``, the
+      worst unit's deviation; (b) classic dropout (no scaling in training, x (1-p) at
+      test): ``z_classic``, the worst unit's; (c) the mistake (inverted dropout in training
+      and x (1-p) at test as well): ``z_mistake``, the *smallest* unit's deviation.
+    - Eval mode that is not the identity fails (deterministic). (a) and (b) within 4
+      standard errors on every draw and (c) beyond 4 on every draw -> holds; (a) or (b)
+      beyond 4 on every draw -> fails; (c) within 4 on every draw means the measurement
+      cannot tell the mistake from the correct rules -> inconclusive; draws that disagree
+      (:func:`every_seed`) or fewer than 3 draws -> inconclusive.
+    """
+    if not eval_is_identity:
         return FAILS
-    if not enough_seeds(z_inverted, z_classic):
+    if not enough_seeds(z_inverted, z_classic, z_mistake):
         return INCONCLUSIVE
-    worst = [max(a, b) for a, b in zip(seed_values(z_inverted), seed_values(z_classic))]
-    return decide(every_seed(worst, lambda z: z < 4))
+    agree = both(every_seed(seed_values(z_inverted), lambda z: z < 4),
+                 every_seed(seed_values(z_classic), lambda z: z < 4))  # fmt: skip
+    if agree is not True:
+        return decide(agree)
+    mistake_off = every_seed(seed_values(z_mistake), lambda z: z > 4)
+    return HOLDS if mistake_off is True else INCONCLUSIVE
 
 
 @rule("C22")
-def c22_implicit_ensemble(linear_shrink: Seeds, relu_stall: Seeds, agree: Seeds) -> str:
-    """Eval mode as the mean of the thinned networks, per trained seed: through a linear
-    layer the gap between the K-member ensemble mean and eval mode must shrink like an
-    average (gap at K = 256 below 1/8 of the gap at K = 1: ``linear_shrink`` < 1/8), and the
-    eval-mode class must be the ensemble's on more than 90 % of images. Both on every seed
-    -> holds; either false on every seed -> fails; seeds disagree -> inconclusive. A
-    *caveat* unless every seed shows that the gap through a ReLU keeps shrinking like an
-    average (``relu_stall`` = gap(256) / gap(64) below 0.6, where pure averaging predicts
-    0.5): a gap that stalls means eval mode is only an approximation of the ensemble, with
-    a systematic bias."""
-    if not enough_seeds(linear_shrink, relu_stall, agree):
+def c22_implicit_ensemble(
+    relu_floor: Seeds, relu_floor_ratio: Seeds, linear_floor_ratio: Seeds, agree: Seeds
+) -> str:
+    """Eval mode (weight scaling) as the mean of the thinned networks, per trained seed.
+    For K sampled thinned networks the squared gap between their averaged logits and the
+    eval-mode logits is fitted as gap^2(K) = b^2 + c/K over a wide range of K (b^2 the
+    systematic floor, c/K what averaging leaves). ``relu_floor`` is b^2 with dropout
+    below a ReLU; the ``*_floor_ratio`` values are b^2 / (c / K_max), the floor against
+    the averaging residue at the largest K, for the ReLU net and for the linear control
+    (only the last dropout sampled, where weight scaling is exactly the ensemble mean).
+
+    - The control must show no floor: its ratio below 1 on every seed; otherwise the
+      measurement cannot be trusted (inconclusive).
+    - Eval mode must pick the ensemble's class on more than 90 % of images on every seed
+      (false on every seed -> fails; seeds disagree -> inconclusive).
+    - Then the ReLU net's floor decides the caveat: b^2 above zero beyond the seed spread
+      and the ratio above 1 on every seed -> *holds with a caveat* (the ensemble is only
+      approximated by weight scaling through a ReLU); either refuted -> holds (exact);
+      seeds disagree -> inconclusive. Fewer than 3 seeds -> inconclusive."""
+    if not enough_seeds(relu_floor, relu_floor_ratio, linear_floor_ratio, agree):
         return INCONCLUSIVE
-    core = both(
-        every_seed(seed_values(linear_shrink), lambda r: r < 1 / 8),
-        every_seed(seed_values(agree), lambda a: a > 0.9),
-    )
-    exact_through_relu = every_seed(seed_values(relu_stall), lambda r: r < 0.6)
-    return decide(core, caveat=exact_through_relu is not True)
+    control = every_seed(seed_values(linear_floor_ratio), lambda r: r < 1)
+    if control is not True:
+        return INCONCLUSIVE
+    picks_class = every_seed(seed_values(agree), lambda a: a > 0.9)
+    zero = replicates([0.0] * len(seed_values(relu_floor)))
+    floor = both(above(as_replicates(relu_floor), zero),
+                 every_seed(seed_values(relu_floor_ratio), lambda r: r > 1))  # fmt: skip
+    return with_caveat(picks_class, floor)
+
+
+def c23_by_lr(per_lr: Mapping[float, Mapping[str, Seeds]]) -> dict[float, bool | None]:
+    """C23 at each learning rate. ``per_lr`` maps a learning rate to per-seed
+    ``train_none``, ``test_none``, ``train_dropout``, ``test_dropout`` accuracies. ``True``:
+    the train-test gap with dropout is below the gap without by more than the seed spread
+    *and* held-out accuracy rises by more than the spread. ``False``: the gap is larger
+    beyond the spread, held-out accuracy falls beyond the spread, or the gap shrinks while
+    held-out accuracy stays within the spread and training accuracy falls beyond it (the gap
+    shrank only because the net fits worse). ``None``: the seeds cannot tell."""
+    out: dict[float, bool | None] = {}
+    for lr, d in per_lr.items():
+        if not enough_seeds(d["train_none"], d["test_none"], d["train_dropout"], d["test_dropout"]):
+            out[lr] = None
+            continue
+        tr0, te0, tr1, te1 = (seed_values(d[k]) for k in
+                              ("train_none", "test_none", "train_dropout", "test_dropout"))  # fmt: skip
+        gap0 = replicates(a - b for a, b in zip(tr0, te0))
+        gap1 = replicates(a - b for a, b in zip(tr1, te1))
+        smaller_gap = above(gap0, gap1)
+        held_out = compare(replicates(te1), replicates(te0))
+        train_falls = above(replicates(tr0), replicates(tr1)) is True
+        if smaller_gap is False or held_out < 0:
+            out[lr] = False
+        elif smaller_gap is True and held_out > 0:
+            out[lr] = True
+        elif smaller_gap is True and train_falls:
+            out[lr] = False
+        else:
+            out[lr] = None
+    return out
+
+
+def _over_lrs(by_lr: Mapping[float, bool | None]) -> str:
+    """True at every learning rate -> holds; at some -> holds with a caveat; false at every
+    one -> fails; otherwise (or no learning rate) inconclusive."""
+    values = list(by_lr.values())
+    if values and all(v is True for v in values):
+        return HOLDS
+    if any(v is True for v in values):
+        return CAVEAT
+    if values and all(v is False for v in values):
+        return FAILS
+    return INCONCLUSIVE
 
 
 @rule("C23")
-def c23_dropout_reduces_overfitting(
-    gap_none: Seeds,
-    gap_dropout: Seeds,
-    test_loss_none: Seeds,
-    test_loss_dropout: Seeds,
-    test_acc_none: Seeds,
-    test_acc_dropout: Seeds,
-) -> str:
-    """Dropout reduces overfitting: with dropout the train-test accuracy gap is smaller and
-    the held-out loss lower than without, each by more than the seed spread
-    (:func:`above`). If either is larger by more than the spread, or if held-out accuracy
-    falls by more than the spread (a narrower gap bought by fitting worse is not less
-    overfitting), it fails. It holds outright when held-out accuracy also rises by more
-    than the spread, *with a caveat* when the accuracies cannot be told apart. Anything
-    the seeds cannot separate, or fewer than 3 seeds, is inconclusive."""
-    if not enough_seeds(gap_none, gap_dropout, test_loss_none, test_loss_dropout,
-                        test_acc_none, test_acc_dropout):  # fmt: skip
-        return INCONCLUSIVE
-    g0, g1, l0, l1, a0, a1 = _reps(
-        gap_none, gap_dropout, test_loss_none, test_loss_dropout, test_acc_none, test_acc_dropout
-    )
-    accuracy = compare(a1, a0)
-    less_overfitting = both(above(g0, g1), above(l0, l1), accuracy >= 0)
-    return decide(less_overfitting, caveat=accuracy == 0)
+def c23_dropout_reduces_overfitting(per_lr: Mapping[float, Mapping[str, Seeds]]) -> str:
+    """Dropout reduces overfitting, judged at every learning rate measured (per-seed
+    accuracies, at least 3 seeds, see :func:`c23_by_lr`): at a learning rate it does when
+    the train-test accuracy gap with dropout is smaller than without by more than the seed
+    spread *and* held-out accuracy rises by more than the spread. It does not when the gap
+    is larger, when held-out accuracy falls (both beyond the spread), or when the gap
+    shrinks only because training accuracy fell while held-out accuracy did not rise.
+    Reduces at every learning rate -> holds; at some but not all -> holds with a caveat
+    (the evidence names them); at none, with every learning rate decided -> does not hold;
+    otherwise inconclusive."""
+    return _over_lrs(c23_by_lr(per_lr))
 
 
 # --- batch norm -------------------------------------------------------------------------
@@ -166,69 +227,154 @@ def c25_batchnorm_higher_lr_faster(
 
 @rule("C26")
 def c26_internal_covariate_shift(
-    drift_plain: Seeds,
-    drift_bn: Seeds,
-    drift_noisy: Seeds,
-    acc_plain: Seeds,
-    acc_bn: Seeds,
-    acc_noisy: Seeds,
+    acc: Mapping[float, Mapping[str, Seeds]],
+    drift: Mapping[float, Mapping[str, Seeds]],
+    steps: Mapping[float, Mapping[str, Seeds]],
 ) -> str:
     """Batch norm works by reducing internal covariate shift, tested as Santurkar et al.
-    did: batch norm plus injected noise ("noisy") that makes a layer's input drift again.
+    did: batch norm plus noise that keeps moving each unit's distribution ("noisy").
 
-    - BN must cut the drift (plain drift above BN drift by more than the spread); if BN's
-      drift is higher it cannot work by reducing it (fails); if the seeds cannot tell,
-      inconclusive.
-    - BN must help (BN held-out accuracy above plain by more than the spread) and the noise
-      must restore the drift (noisy drift not below plain drift by more than the spread);
-      otherwise the test has nothing to explain or no shift to test, and is inconclusive.
-    - Then: if the noisy net is better than plain by more than the spread and not worse
-      than BN by more than the spread (it keeps BN's benefit under as much shift), the
-      claim fails; if it is worse than BN by more than the spread and not better than
-      plain by more than the spread (the shift takes the benefit away), the claim holds;
-      in between, inconclusive.
+    Each argument maps a learning rate to per-seed values (same seeds, same order) for
+    ``"plain"`` (no BN), ``"bn"`` and ``"noisy"`` (BN + drifting noise): ``acc`` held-out
+    accuracy, ``drift`` how far a layer's input distribution moves, ``steps`` steps to the
+    loss target (a run that never gets there counts as the budget plus one). Every
+    comparison is :func:`scratch.evidence.above` (means apart by more than the summed sd).
+    At each learning rate (:func:`c26_by_lr`):
+
+    - BN's benefit: BN accuracy above plain. A rate without it has nothing to explain and
+      is left out; fewer than two rates with a benefit -> inconclusive.
+    - BN cuts the drift: plain drift above BN drift. BN's drift above plain at any rate ->
+      does not hold (it cannot work by cutting it); not separable -> inconclusive.
+    - The noise really shifts: noisy drift above plain drift; otherwise inconclusive (no
+      shift was injected to test).
+    - "Most of the benefit" = more than half of the BN - plain gap: the noisy accuracy is
+      compared with the per-seed midpoint (plain + BN) / 2. "A large slowdown" = the noisy
+      net loses more than half of BN's speed-up: its steps to the target above the
+      per-seed midpoint of plain and BN steps.
+    - outcome ``kept``: noisy accuracy above the midpoint and no large slowdown;
+      ``kept, slow``: above the midpoint with a large slowdown; ``lost``: below the
+      midpoint and not above plain; ``partly``: below the midpoint but still above plain;
+      ``undecided``: the midpoint cannot be separated.
+
+    Verdict: ``kept`` at every rate -> does not hold (the benefit survives more shift than
+    the plain net has); ``lost`` at every rate -> holds; only ``lost`` and ``partly`` with
+    at least one ``partly`` -> holds with a caveat (the shift takes most, not all, of the
+    benefit); anything else (a large slowdown, rates that disagree, undecided) ->
+    inconclusive. With fewer than three seeds anywhere -> inconclusive.
     """
-    if not enough_seeds(drift_plain, drift_bn, drift_noisy, acc_plain, acc_bn, acc_noisy):
+    from ..evidence import CAVEAT, FAILS, HOLDS, INCONCLUSIVE
+
+    by_lr = c26_by_lr(acc, drift, steps)
+    if by_lr is None:
         return INCONCLUSIVE
-    d_plain, d_bn, d_noisy, a_plain, a_bn, a_noisy = _reps(
-        drift_plain, drift_bn, drift_noisy, acc_plain, acc_bn, acc_noisy
-    )
-    reduces = above(d_plain, d_bn)
-    if reduces is not True:
-        return decide(reduces)  # False -> fails, None -> inconclusive
-    if above(a_bn, a_plain) is not True or above(d_plain, d_noisy) is True:
+    informative = {lr: r for lr, r in by_lr.items() if r["benefit"] is True}
+    if len(informative) < 2:
         return INCONCLUSIVE
-    better_than_plain = above(a_noisy, a_plain) is True
-    worse_than_bn = above(a_bn, a_noisy) is True
-    if better_than_plain and not worse_than_bn:
+    if any(r["cuts_drift"] is False for r in informative.values()):
         return FAILS
-    if worse_than_bn and not better_than_plain:
+    if any(r["cuts_drift"] is None or r["shifted"] is not True for r in informative.values()):
+        return INCONCLUSIVE
+    outcomes = {r["outcome"] for r in informative.values()}
+    if outcomes == {"kept"}:
+        return FAILS
+    if outcomes == {"lost"}:
         return HOLDS
+    if outcomes == {"lost", "partly"} or outcomes == {"partly"}:
+        return CAVEAT
     return INCONCLUSIVE
+
+
+def c26_by_lr(
+    acc: Mapping[float, Mapping[str, Seeds]],
+    drift: Mapping[float, Mapping[str, Seeds]],
+    steps: Mapping[float, Mapping[str, Seeds]],
+) -> dict[float, dict] | None:
+    """The conditions of :func:`c26_internal_covariate_shift` at each learning rate
+    (``None`` with fewer than three seeds anywhere): ``benefit``, ``cuts_drift``,
+    ``shifted``, ``keeps_most``, ``above_plain``, ``slow`` (three-valued), ``kept``
+    (fraction of BN's accuracy gain the noisy net keeps, from the means), ``slowdown``
+    (mean noisy steps / mean BN steps) and ``outcome``."""
+    from ..evidence import above, as_replicates, enough_seeds, replicates, seed_values
+
+    groups = [g for table in (acc, drift, steps) for g in table.values()]
+    if not groups or not all(enough_seeds(g) for g in groups):
+        return None
+    out = {}
+    for lr in acc:
+        a = {k: as_replicates(acc[lr][k]) for k in ("plain", "bn", "noisy")}
+        d = {k: as_replicates(drift[lr][k]) for k in ("plain", "bn", "noisy")}
+        s = {k: as_replicates(steps[lr][k]) for k in ("plain", "bn", "noisy")}
+        mid_acc = replicates(
+            (p + b) / 2 for p, b in zip(seed_values(a["plain"]), seed_values(a["bn"]))
+        )
+        mid_steps = replicates(
+            (p + b) / 2 for p, b in zip(seed_values(s["plain"]), seed_values(s["bn"]))
+        )
+        keeps_most = above(a["noisy"], mid_acc)
+        above_plain = above(a["noisy"], a["plain"])
+        slow = above(s["noisy"], mid_steps)
+        if keeps_most is True:
+            outcome = "kept, slow" if slow is True else "kept"
+        elif keeps_most is False:
+            outcome = "partly" if above_plain is True else "lost"
+        else:
+            outcome = "undecided"
+        gain = a["bn"].mean - a["plain"].mean
+        out[lr] = {
+            "benefit": above(a["bn"], a["plain"]),
+            "cuts_drift": above(d["plain"], d["bn"]),
+            "shifted": above(d["noisy"], d["plain"]),
+            "keeps_most": keeps_most,
+            "above_plain": above_plain,
+            "slow": slow,
+            "kept": (a["noisy"].mean - a["plain"].mean) / gain if gain else float("nan"),
+            "slowdown": s["noisy"].mean / s["bn"].mean,
+            "outcome": outcome,
+        }
+    return out
+
+
+def c27_parts(per_lr: Mapping[float, Mapping[str, Seeds]]) -> dict[float, dict]:
+    """C27 at each learning rate, as three-valued conditions. ``per_lr`` maps a learning
+    rate to per-seed ``train_plain``, ``test_plain``, ``train_bn``, ``test_bn`` and
+    ``test_dropout`` accuracies. ``regularizes``: BN's train-test gap below the plain net's
+    by more than the seed spread (``False`` if above it by more, ``None`` if the seeds
+    cannot tell); ``replaces``: BN alone's held-out accuracy at least dropout alone's
+    within the spread (``False`` only if below it by more than the spread);
+    ``gain_without_less_gap``: BN's held-out accuracy above the plain net's *and* its gap
+    above the plain net's, both beyond the spread (a gain that comes from fitting faster,
+    not from less overfitting; for the evidence text only)."""
+    out: dict[float, dict] = {}
+    for lr, d in per_lr.items():
+        keys = ("train_plain", "test_plain", "train_bn", "test_bn", "test_dropout")
+        if not enough_seeds(*(d[k] for k in keys)):
+            out[lr] = {"regularizes": None, "replaces": None, "gain_without_less_gap": None}
+            continue
+        tr0, te0, tr1, te1, te_do = (seed_values(d[k]) for k in keys)
+        gap0 = replicates(a - b for a, b in zip(tr0, te0))
+        gap1 = replicates(a - b for a, b in zip(tr1, te1))
+        out[lr] = {
+            "regularizes": above(gap0, gap1),
+            "replaces": compare(replicates(te1), replicates(te_do)) >= 0,
+            "gain_without_less_gap": both(above(replicates(te1), replicates(te0)),
+                                          above(gap1, gap0)),
+        }  # fmt: skip
+    return out
 
 
 @rule("C27")
 def c27_batchnorm_regularizes_and_replaces_dropout(
-    gap_plain: Seeds, gap_bn: Seeds, acc_bn: Seeds, acc_dropout: Seeds
+    per_lr: Mapping[float, Mapping[str, Seeds]],
 ) -> str:
-    """Batch norm also regularizes and can replace dropout: the train-test accuracy gap with
-    BN is below the gap without it by more than the seed spread (regularizes), and BN
-    alone reaches a held-out accuracy above dropout alone by more than the spread
-    (replaces). Both -> holds; either reversed by more than the spread -> fails;
-    otherwise (or with fewer than 3 seeds) inconclusive."""
-    if not enough_seeds(gap_plain, gap_bn, acc_bn, acc_dropout):
-        return INCONCLUSIVE
-    g_plain, g_bn, a_bn, a_do = _reps(gap_plain, gap_bn, acc_bn, acc_dropout)
-    return decide(both(above(g_plain, g_bn), above(a_bn, a_do)))
-
-
-def c27_parts(gap_plain: Seeds, gap_bn: Seeds, acc_bn: Seeds, acc_dropout: Seeds) -> dict:
-    """The two halves of C27 as three-valued conditions (for the evidence text):
-    ``{"regularizes": ..., "replaces": ...}``, ``None`` where the seeds cannot tell."""
-    if not enough_seeds(gap_plain, gap_bn, acc_bn, acc_dropout):
-        return {"regularizes": None, "replaces": None}
-    g_plain, g_bn, a_bn, a_do = _reps(gap_plain, gap_bn, acc_bn, acc_dropout)
-    return {"regularizes": above(g_plain, g_bn), "replaces": above(a_bn, a_do)}
+    """Batch norm also regularizes and can replace dropout, judged at every learning rate
+    measured (per-seed accuracies, at least 3 seeds, see :func:`c27_parts`). At a learning
+    rate both halves must hold: BN's train-test gap below the plain net's by more than the
+    seed spread (regularizes), and BN alone's held-out accuracy at least dropout alone's,
+    within the spread (replaces). Both at every learning rate -> holds; at some but not all
+    -> holds with a caveat (the evidence names them); either half refuted at every
+    learning rate -> does not hold; otherwise inconclusive."""
+    parts = c27_parts(per_lr)
+    return _over_lrs({lr: both(p["regularizes"], p["replaces"]) for lr, p in parts.items()})
 
 
 @rule("C28")
