@@ -302,6 +302,10 @@ def test_lab_runs_a_chapter_through_the_ui(lab, tmp_path) -> None:
         assert unexecuted == [], f"code cells {unexecuted} did not run: {prompts}"
         images = page.locator(f"{PANEL} .jp-OutputArea-output img").count()
         assert images >= _stored_images(LAB_NOTEBOOK), "figures missing from the outputs"
+        # the layer's own source, rendered by scratch.show in a code cell's output
+        shown = page.locator(f"{PANEL} .jp-OutputArea-output .scratch-source")
+        assert shown.count() >= 1, "no layer source (scratch.show) among the outputs"
+        assert "class Linear" in shown.first.inner_text(), shown.first.inner_text()[:300]
         page.close()
     assert blocked == [], f"JupyterLab asked for the network: {blocked}"
     assert writes.read_text() == "", "the chapter wrote into the repository"

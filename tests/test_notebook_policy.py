@@ -54,3 +54,24 @@ def test_every_seed_goes_through_scratch_utils(path: Path) -> None:
     assert found == [], (
         f"{path.name}: seeds the robustness run cannot move (code cell, pattern): {found}"
     )
+
+
+# Directives that JupyterLab and Colab show as raw text where the book shows code.
+CODE_DIRECTIVES = re.compile(r"```\{(literalinclude|include|code-block|code|eval-rst)\}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_code_is_shown_by_a_code_cell_not_a_myst_directive(path: Path) -> None:
+    """The library's source appears through scratch.show in a code cell, which renders the
+    same in the HTML book, JupyterLab and Colab; a MyST directive would show raw there."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    raw = [
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "markdown" and CODE_DIRECTIVES.search("".join(c["source"]))
+    ]
+    assert raw == [], f"{path.name}: cells {raw} show code through a MyST directive"
+    for c in cells:
+        src = "".join(c["source"])
+        if c["cell_type"] == "code" and src.startswith("show_source("):
+            assert "remove-input" in c["metadata"].get("tags", []), src

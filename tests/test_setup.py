@@ -18,16 +18,22 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pins() -> dict[str, str]:
-    out = {}
+def requirement_lines() -> list[tuple[str, str, str]]:
+    """(name, version, environment marker or "") for every line of requirements.txt."""
+    out = []
     for line in (ROOT / "requirements.txt").read_text().splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        m = PIN.match(line)
+        pin, _, marker = (part.strip() for part in line.partition(";"))
+        m = PIN.match(pin)
         assert m, f"requirements.txt: not an exact pin: {line!r}"
-        out[_norm(m.group(1))] = m.group(2)
+        out.append((_norm(m.group(1)), m.group(2), marker))
     return out
+
+
+def pins() -> dict[str, str]:
+    return {name: version for name, version, _ in requirement_lines()}
 
 
 def test_every_requirement_is_an_exact_pin_and_the_key_versions_are_the_required_ones() -> None:
@@ -39,6 +45,51 @@ def test_every_requirement_is_an_exact_pin_and_the_key_versions_are_the_required
                  "matplotlib", "jupyterlab", "ipykernel", "mnist1d", "scikit-learn",
                  "scikit-image", "tqdm", "torchinfo", "ruff", "sphinx-exercise"]:  # fmt: skip
         assert name in p, f"{name} is not pinned in requirements.txt"
+
+
+# Environments of the laptops readers bring (packaging.markers' keys), besides Linux.
+READER_PLATFORMS = {
+    "macOS (Apple silicon)": {"sys_platform": "darwin", "platform_system": "Darwin",
+                              "os_name": "posix", "platform_machine": "arm64"},
+    "Windows": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt",
+                "platform_machine": "AMD64"},
+    "Linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+              "platform_machine": "x86_64"},
+}  # fmt: skip
+# Packages with wheels for Linux only (the CUDA runtime torch's Linux wheel pulls in) and
+# packages that exist for one other platform only.
+LINUX_ONLY = re.compile(r"^(nvidia-|cuda-|triton$)")
+ONLY_ON = {"appnope": "macOS (Apple silicon)", "colorama": "Windows", "pywin32": "Windows",
+           "pywinpty": "Windows"}  # fmt: skip
+
+
+def _selected(platform: str) -> set[str]:
+    from packaging.markers import Marker
+
+    env = {"python_version": "3.11", "python_full_version": "3.11.7",
+           "implementation_name": "cpython", "platform_python_implementation": "CPython",
+           **READER_PLATFORMS[platform]}  # fmt: skip
+    return {n for n, _, marker in requirement_lines() if not marker or Marker(marker).evaluate(env)}
+
+
+@pytest.mark.parametrize("platform", sorted(READER_PLATFORMS))
+def test_no_package_is_pinned_for_a_platform_it_does_not_exist_on(platform: str) -> None:
+    """requirements.txt installs on Linux, macOS and Windows alike: Linux-only packages carry
+    a platform marker, so a laptop without them never asks for them, and each platform gets
+    torch and the packages only it needs. (Checked against PyPI with
+    `uv pip compile --python-platform {aarch64-apple-darwin, x86_64-pc-windows-msvc,
+    x86_64-unknown-linux-gnu} requirements.txt`, which resolved every platform to pins
+    already in the file; a test cannot reach PyPI.)"""
+    chosen = _selected(platform)
+    assert {"torch", "torchvision", "jupyter-book", "nbval"} <= chosen
+    linux_only = {n for n, _, _ in requirement_lines() if LINUX_ONLY.match(n)}
+    assert linux_only, "the Linux CUDA runtime is pinned for Linux"
+    if platform == "Linux":
+        assert linux_only <= chosen
+    else:
+        assert not linux_only & chosen, sorted(linux_only & chosen)
+    for name, home in ONLY_ON.items():
+        assert (name in chosen) == (home == platform), (name, platform)
 
 
 def test_pyproject_agrees_with_requirements() -> None:
