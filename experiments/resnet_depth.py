@@ -85,6 +85,22 @@ TRAINED = ("bn", "he")
 AT_INIT_ONLY = (("none", "he"), ("none", "torch"), ("bn", "torch"))
 
 
+def train_cifar_recipe(model: nn.Module, data, config, ctx: Context, seed: int) -> list[dict]:
+    """He et al.'s CIFAR recipe, cut to ``config``: SGD with momentum and weight decay, the
+    learning rate divided by 10 at half and at three quarters of ``config.steps``; returns
+    the trainer's evaluation points. Shared with ``resnet_depth_small``."""
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                          weight_decay=config.weight_decay)  # fmt: skip
+    sched = torch.optim.lr_scheduler.MultiStepLR(
+        opt, [config.steps // 2, (3 * config.steps) // 4], gamma=0.1
+    )
+    return train_classifier(
+        model, data, steps=config.steps, batch_size=config.batch, optimizer=opt,
+        device=ctx.device, seed=seed, eval_every=config.eval_every,
+        train_eval=config.train_eval, eval_batch=500, scheduler=sched,
+    )  # fmt: skip
+
+
 def strip_batchnorm(model: nn.Module) -> nn.Module:
     """Replace every ``BatchNorm2d`` by ``nn.Identity`` (a net without normalization)."""
     for name, child in model.named_children():
@@ -173,16 +189,7 @@ class ResnetDepth(Experiment):
         rows = _grad_rows(model, xg, yg, "init", 0)
         if (unit["norm"], unit["init"]) != TRAINED:
             return rows
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                              weight_decay=config.weight_decay)  # fmt: skip
-        sched = torch.optim.lr_scheduler.MultiStepLR(
-            opt, [config.steps // 2, (3 * config.steps) // 4], gamma=0.1
-        )
-        points = train_classifier(
-            model, data, steps=config.steps, batch_size=config.batch, optimizer=opt,
-            device=ctx.device, seed=unit["seed"], eval_every=config.eval_every,
-            train_eval=config.train_eval, eval_batch=500, scheduler=sched,
-        )  # fmt: skip
+        points = train_cifar_recipe(model, data, config, ctx, unit["seed"])
         for p in points:
             for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
                 rows.append({"phase": "train", "step": p["step"], "metric": k, "layer": "",

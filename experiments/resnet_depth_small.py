@@ -29,7 +29,8 @@ from scratch import evidence
 from scratch.rules import gradient_flow as rules
 from scratch.utils import shifted
 
-from .common import fashion_subset, new_figure, save_figure, train_classifier
+from .common import fashion_subset, new_figure, save_figure
+from .resnet_depth import train_cifar_recipe
 from .runner import Context, Experiment, at_scale
 
 
@@ -146,16 +147,7 @@ class ResnetDepthSmall(Experiment):
     def run_unit(self, unit: dict, config: Config, ctx: Context) -> list[dict]:
         data = small_fashion(config)
         model = build(unit["depth"], unit["residual"], config.width).to(ctx.device)
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                              weight_decay=config.weight_decay)  # fmt: skip
-        sched = torch.optim.lr_scheduler.MultiStepLR(
-            opt, [config.steps // 2, (3 * config.steps) // 4], gamma=0.1
-        )
-        points = train_classifier(
-            model, data, steps=config.steps, batch_size=config.batch, optimizer=opt,
-            device=ctx.device, seed=unit["seed"], eval_every=config.eval_every,
-            train_eval=config.train_eval, eval_batch=500, scheduler=sched,
-        )  # fmt: skip
+        points = train_cifar_recipe(model, data, config, ctx, unit["seed"])
         return [{"step": p["step"], "metric": k, "value": p[k]} for p in points
                 for k in ("train_loss", "train_acc", "test_loss", "test_acc")]  # fmt: skip
 
