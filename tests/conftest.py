@@ -25,4 +25,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# Tests and the notebooks nbval runs (its kernels inherit this) never download data.
+os.environ["SCRATCH_OFFLINE"] = "1"
+
 torch.set_num_threads(1)  # xdist already runs one worker per core

@@ -11,7 +11,10 @@ Debian's Chromium through playwright. A page fails on
 * math that MathJax did not typeset (no mjx-container, raw TeX left, a TeX error) or
   MathJax not served from the book itself,
 * a dollar sign or TeX delimiter left in the prose (math the parser missed),
-* too little text (an empty page).
+* too little text (an empty page),
+* a markdown table left as raw text (`| a | b |` lines with a `|---|` rule),
+* an output block wider than its column (the reader would scroll sideways),
+* an image without alt text, or whose alt text is a file name or path.
 
 Then: search finds a chapter, the launch and download buttons point where _config.yml
 says, the front page names the commit the book was built from, and linkchecker finds no
@@ -121,6 +124,37 @@ JS_RAW_TEX_IN_PROSE = r"""() => {
 }"""
 
 
+# Pipe-table syntax in the rendered text: a line of cells followed by a |---| rule.
+JS_RAW_TABLES = r"""() => {
+  const article = document.querySelector("article") || document.body;
+  const lines = article.innerText.split("\n").map(l => l.trim());
+  const rule = /^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?$/;
+  return lines.filter((l, i) => rule.test(l) && i > 0 && lines[i - 1].includes("|"))
+              .map(l => l.slice(0, 80));
+}"""
+
+# Output blocks whose content is wider than the block (a horizontal scrollbar). Code cells
+# may scroll, as code does in any book; what a cell prints must wrap.
+JS_WIDE_BLOCKS = r"""() => {
+  const found = [];
+  for (const el of document.querySelectorAll("article .cell_output pre, article .cell_output .text_html")) {
+    if (el.offsetParent === null) continue;  // folded (a closed dropdown): not on screen
+    if (el.scrollWidth > el.clientWidth + 2) {
+      found.push(`${el.scrollWidth}px in ${el.clientWidth}px: ` + el.innerText.trim().slice(0, 80));
+    }
+  }
+  return found;
+}"""
+
+# Images whose alt text is missing, a file name or a path.
+JS_BAD_ALT = r"""() => {
+  const fileName = /(^|\/)[\w.-]+\.(png|jpe?g|svg|gif|webp)$/i;
+  return Array.from(document.querySelectorAll("article img"))
+    .filter(img => !img.alt || !img.alt.trim() || fileName.test(img.alt.trim()))
+    .map(img => `${img.alt || "(no alt)"} (${img.currentSrc || img.src})`);
+}"""
+
+
 # The footer line of tools/build_info.py, if the page has one.
 JS_BUILD_COMMIT = """() => {
   const el = document.querySelector(".build-commit");
@@ -147,6 +181,9 @@ class Visit:
     hrefs: list[str] = field(default_factory=list)
     search_results: list[str] = field(default_factory=list)
     build_commit: dict | None = None
+    raw_tables: list[str] = field(default_factory=list)
+    wide_blocks: list[str] = field(default_factory=list)
+    bad_alt: list[str] = field(default_factory=list)
 
     def problems(self, min_text: int = 0) -> list[str]:
         out = [f"request to a non-local host (aborted): {u}" for u in self.blocked]
@@ -163,6 +200,9 @@ class Visit:
             if self.math["typeset"] != self.math["count"]:
                 out.append(f"{self.math['count']} math elements, {self.math['typeset']} typeset")
         out += [f"raw TeX or $ in the prose: {t!r}" for t in self.raw_tex]
+        out += [f"markdown table shown as raw text: {t!r}" for t in self.raw_tables]
+        out += [f"block wider than its column: {t!r}" for t in self.wide_blocks]
+        out += [f"image alt text is missing or a file name: {t}" for t in self.bad_alt]
         if len(self.text) < min_text:
             out.append(f"page is (almost) empty: {len(self.text)} characters of text")
         return out
@@ -243,6 +283,9 @@ def visit(site, browser_context):
                 "#search-results a[href]", "els => els.map(a => a.href)"
             )
             v.build_commit = page.evaluate(JS_BUILD_COMMIT)
+            v.raw_tables = page.evaluate(JS_RAW_TABLES)
+            v.wide_blocks = page.evaluate(JS_WIDE_BLOCKS)
+            v.bad_alt = page.evaluate(JS_BAD_ALT)
         finally:
             page.close()
         cache[path] = v
@@ -363,6 +406,38 @@ def test_launch_and_download_buttons_open_on_a_chapter(site, browser_context) ->
         response = page.request.get(href)
         assert response.ok, f"{href}: {response.status}"
         assert json.loads(response.body())["nbformat"] == 4
+    finally:
+        page.close()
+    assert blocked == []
+
+
+def test_the_ledger_is_a_table_a_reader_can_filter_and_sort(site, browser_context) -> None:
+    """The appendix's ledger is an HTML table, a row per verdict as the page counts them;
+    _static/ledger.js adds filters by chapter and verdict and sortable columns."""
+    base, _ = site
+    page = browser_context.new_page()
+    blocked = guard_network(page).blocked
+    try:
+        page.goto(urljoin(base, "book/A_evidence.html"))
+        table = page.locator("table.ledger")
+        assert table.count() == 1
+        rows = table.locator("tbody tr")
+        printed = re.search(r"(\d+) rows; claim parts", page.inner_text("article"))
+        assert printed and rows.count() == int(printed.group(1)) > 40
+        columns = ["claim", "verdict", "checked in", "evidence"]
+        assert table.locator("thead th").all_inner_texts() == columns
+        verdict = page.locator(".ledger-filters select[aria-label='verdict']")
+        verdict.select_option("does not hold")
+        shown = [r for r in rows.all() if r.is_visible()]
+        assert 0 < len(shown) < rows.count()
+        assert all(r.locator("td").nth(1).inner_text().startswith("does not hold") for r in shown)
+        counted = page.locator(".ledger-count").inner_text()
+        assert counted == f"{len(shown)} of {rows.count()} rows"
+        verdict.select_option("")
+        page.locator("table.ledger thead th", has_text="checked in").click()
+        where = [r.locator("td").nth(2).inner_text() for r in rows.all()]
+        runs = [w for i, w in enumerate(where) if i == 0 or w != where[i - 1]]
+        assert len(runs) == len(set(where)) > 1, "sorting groups the rows by chapter"
     finally:
         page.close()
     assert blocked == []

@@ -120,3 +120,56 @@ def test_stdlib_corpus_is_deterministic_and_capped():
     assert "def " in text or "import " in text
     with pytest.raises(ValueError, match="max_chars"):
         data.stdlib_corpus(max_chars=0)
+
+
+@pytest.fixture
+def _fake_mirror(tmp_path, monkeypatch):
+    """A mirror served over HTTP on 127.0.0.1 holding tiny IDX files, with their md5 sums
+    put into torchvision's FashionMNIST, so its real download code runs with no network."""
+    import functools
+    import hashlib
+    import http.server
+    import threading
+
+    from torchvision.datasets import FashionMNIST
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    train = tiny_fashion(mirror, n=4, split_prefix="train")
+    tiny_fashion(mirror, n=3, split_prefix="t10k")
+    resources = [
+        (p.name, hashlib.md5(p.read_bytes()).hexdigest()) for p in sorted(mirror.iterdir())
+    ]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(mirror))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(FashionMNIST, "mirrors", [f"http://127.0.0.1:{server.server_port}/"])
+    monkeypatch.setattr(FashionMNIST, "resources", resources)
+    yield train
+    server.shutdown()
+
+
+def test_falls_back_to_torchvision_download_when_the_files_are_missing(
+    tmp_path, monkeypatch, _fake_mirror
+):
+    images, labels = _fake_mirror
+    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(data, "DOWNLOAD_DIR", tmp_path / "cache")
+    monkeypatch.delenv("SCRATCH_OFFLINE")  # as on Colab or a laptop
+    x, y = data.load_fashion_mnist("train")
+    assert np.array_equal(x.numpy(), images) and np.array_equal(y.numpy(), labels)
+    assert (tmp_path / "cache" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    # the second call reads the cache: no mirror needed
+    monkeypatch.setenv("SCRATCH_OFFLINE", "1")
+    x2, _ = data.load_fashion_mnist("train")
+    assert torch.equal(x, x2)
+
+
+def test_offline_runs_never_download(tmp_path, monkeypatch, _fake_mirror):
+    monkeypatch.setattr(data, "FASHION_MNIST_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(data, "DOWNLOAD_DIR", tmp_path / "cache")
+    assert data.offline()  # tests/conftest.py sets SCRATCH_OFFLINE=1
+    with pytest.raises(FileNotFoundError, match="SCRATCH_OFFLINE"):
+        data.load_fashion_mnist("test")
+    assert not (tmp_path / "cache").exists()

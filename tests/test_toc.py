@@ -58,3 +58,28 @@ def test_no_page_is_a_placeholder() -> None:
         lowered = text.lower()
         assert "coming soon" not in lowered and "todo" not in lowered, path
         assert len(text.split()) > 150, f"{path} is too short to be a real page"
+
+
+def test_chapter_titles_carry_the_number_the_text_uses() -> None:
+    """The text says "chapter 4" for book/04_*.ipynb; its title (the sidebar entry) starts
+    "4. ", and every "chapter N" in the book names a chapter that exists."""
+    import re
+
+    numbers = set()
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        first = next(c for c in cells if c["cell_type"] == "markdown")
+        title = "".join(first["source"]).splitlines()[0]
+        number = int(path.name[:2])
+        numbers.add(number)
+        assert title.startswith(f"# {number}. "), f"{path.name}: title {title!r}"
+    for path in sorted((ROOT / "book").glob("*")):
+        if path.suffix not in PAGE_SUFFIXES:
+            continue
+        text = path.read_text()
+        if path.suffix == ".ipynb":
+            cells = json.loads(text)["cells"]
+            text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        cited = {int(n) for n in re.findall(r"\b[Cc]hapters? (\d+)", text)}
+        cited |= {int(n) for n in re.findall(r"\b[Cc]hapters \d+ (?:and|or|to) (\d+)", text)}
+        assert cited <= numbers, f"{path.name} cites chapters {sorted(cited - numbers)}"

@@ -365,31 +365,21 @@ class MultiheadAttention(nn.Module):
         weight = self.in_proj_weight if self._qkv_same_embed_dim else self.q_proj_weight
         same_dtype_device(layer, query, weight)
 
-    def forward(
+    def _additive_masks(
         self,
+        key_padding_mask: Tensor | None,
+        attn_mask: Tensor | None,
+        is_causal: bool,
         query: Tensor,
-        key: Tensor,
-        value: Tensor,
-        key_padding_mask: Tensor | None = None,
-        need_weights: bool = True,
-        attn_mask: Tensor | None = None,
-        average_attn_weights: bool = True,
-        is_causal: bool = False,
-    ) -> tuple[Tensor, Tensor | None]:
+        S: int,
+        batched: bool,
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """Validate the masks and turn them into additive float masks (0 = attend,
+        -inf = ignore): key padding of shape (N, S) and attn_mask of shape (1 or N*H, L, S).
+        ``query`` is already (L, N, E); S is the key length."""
         layer = self._layer
-        self._check_inputs(query, key, value)
-        batched = query.dim() == 3
-        if batched and self.batch_first:
-            # (N, T, E) -> (T, N, E)
-            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
-        if not batched:
-            # (T, E) -> (T, 1, E): a batch of one
-            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
-        L, N, E = query.shape
-        S = key.shape[0]
-        H, d = self.num_heads, self.head_dim
-
-        # ---- masks -> additive float masks: 0 = attend, -inf = ignore
+        L, N, _ = query.shape
+        H = self.num_heads
         if is_causal and attn_mask is None:
             raise ValueError(
                 f"{layer}: is_causal=True is a hint that attn_mask is causal; expected an "
@@ -425,6 +415,33 @@ class MultiheadAttention(nn.Module):
                     f"{layer}: expected attn_mask of shape (L, S) = {(L, S)} or "
                     f"(N * num_heads, L, S) = {(N * H, L, S)}, got shape {tuple(mask.shape)}"
                 )
+        return kpm, mask
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: Tensor | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        self._check_inputs(query, key, value)
+        batched = query.dim() == 3
+        if batched and self.batch_first:
+            # (N, T, E) -> (T, N, E)
+            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+        if not batched:
+            # (T, E) -> (T, 1, E): a batch of one
+            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
+        L, N, E = query.shape
+        S = key.shape[0]
+        H, d = self.num_heads, self.head_dim
+
+        # ---- masks -> additive float masks: 0 = attend, -inf = ignore
+        kpm, mask = self._additive_masks(key_padding_mask, attn_mask, is_causal, query, S, batched)
 
         # ---- in-projections: q = x W_Q^T + b_Q, k = ..., v = ...
         if self._qkv_same_embed_dim:

@@ -1,10 +1,11 @@
 """Data sets that work offline: Fashion-MNIST from Debian's package, MNIST-1D generated on
 the spot, scikit-learn's 8×8 digits, and the Python standard library as a text corpus.
 
-Nothing here downloads unless asked to: :func:`load_fashion_mnist` reads the IDX files
-that ``apt-get install dataset-fashion-mnist`` puts in ``/usr/share/datasets/fashion-mnist``
-(the same files torchvision fetches), and falls back to torchvision's downloader only with
-``download=True``. :func:`load_mnist1d` builds MNIST-1D with the ``mnist1d`` package's own
+:func:`load_fashion_mnist` reads the IDX files that ``apt-get install
+dataset-fashion-mnist`` puts in ``/usr/share/datasets/fashion-mnist`` (the same data
+torchvision fetches). Where they are missing (Colab, macOS, Windows) it falls back to
+torchvision's downloader, into ``~/.cache/scratch``, unless the environment variable
+``SCRATCH_OFFLINE=1`` says the run must stay offline, as the tests and CI do. :func:`load_mnist1d` builds MNIST-1D with the ``mnist1d`` package's own
 generator (``make_dataset``, no network) and caches the arrays in the system's temporary
 directory, never in the repository.
 """
@@ -27,14 +28,17 @@ from torch import Tensor
 __all__ = [
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_DIR",
+    "DOWNLOAD_DIR",
     "load_digits",
     "load_fashion_mnist",
     "load_mnist1d",
+    "offline",
     "read_idx",
     "stdlib_corpus",
 ]
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_DIR = Path.home() / ".cache" / "scratch"  # where the fallback download goes
 FASHION_MNIST_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -86,43 +90,54 @@ def _find_idx(root: Path, name: str) -> Path | None:
     return None
 
 
+def offline() -> bool:
+    """True when ``SCRATCH_OFFLINE`` is set to 1/true/yes: nothing may be downloaded."""
+    return os.environ.get("SCRATCH_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
 def load_fashion_mnist(
-    split: str = "train", root: str | os.PathLike | None = None, download: bool = False
+    split: str = "train", root: str | os.PathLike | None = None, download: bool | None = None
 ) -> tuple[Tensor, Tensor]:
     """Fashion-MNIST's ``"train"`` (60,000) or ``"test"`` (10,000) split.
 
     Returns ``(images, labels)``: ``uint8`` images of shape ``(N, 28, 28)`` and ``int64``
     labels in ``0..9`` (names in :data:`FASHION_MNIST_CLASSES`).
 
-    Looks in ``root`` (default ``/usr/share/datasets/fashion-mnist``, where Debian's
-    ``dataset-fashion-mnist`` installs the four IDX files). If they are missing and
-    ``download=True``, torchvision downloads them into ``root`` (or
-    ``~/.cache/scratch``); otherwise a ``FileNotFoundError`` says how to install them.
+    Looks in ``root``, or by default in ``/usr/share/datasets/fashion-mnist`` (where
+    Debian's ``dataset-fashion-mnist`` installs the four IDX files) and then in
+    :data:`DOWNLOAD_DIR`. If the files are in neither place, ``download`` decides:
+    ``True`` fetches them with torchvision, ``False`` raises a ``FileNotFoundError`` that
+    says how to install them, and ``None`` (the default) fetches unless
+    ``SCRATCH_OFFLINE=1`` is set.
     """
     if split not in _PREFIX:
         raise ValueError(f"load_fashion_mnist: expected split 'train' or 'test', got {split!r}")
-    folder = Path(root) if root is not None else FASHION_MNIST_DIR
+    folders = [Path(root)] if root is not None else [FASHION_MNIST_DIR, DOWNLOAD_DIR]
     prefix = _PREFIX[split]
-    images_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
-    labels_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
-    if images_path is not None and labels_path is not None:
-        images, labels = read_idx(images_path), read_idx(labels_path)
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise ValueError(
-                f"load_fashion_mnist: {images_path} and {labels_path} disagree: "
-                f"images {images.shape}, labels {labels.shape}"
-            )
-        return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
+    for folder in folders:
+        images_path = _find_idx(folder, f"{prefix}-images-idx3-ubyte")
+        labels_path = _find_idx(folder, f"{prefix}-labels-idx1-ubyte")
+        if images_path is not None and labels_path is not None:
+            images, labels = read_idx(images_path), read_idx(labels_path)
+            if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+                raise ValueError(
+                    f"load_fashion_mnist: {images_path} and {labels_path} disagree: "
+                    f"images {images.shape}, labels {labels.shape}"
+                )
+            return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))
+    if download is None:
+        download = not offline()
     if not download:
+        where = " or ".join(str(f) for f in folders)
         raise FileNotFoundError(
             f"load_fashion_mnist: no Fashion-MNIST IDX files ({prefix}-images-idx3-ubyte[.gz], "
-            f"{prefix}-labels-idx1-ubyte[.gz]) in {folder}. Install them offline with "
-            "'sudo apt-get install dataset-fashion-mnist', or pass download=True to fetch "
-            "them with torchvision."
+            f"{prefix}-labels-idx1-ubyte[.gz]) in {where}. Install them offline with "
+            "'sudo apt-get install dataset-fashion-mnist', or pass download=True (and unset "
+            "SCRATCH_OFFLINE) to fetch them with torchvision."
         )
     from torchvision.datasets import FashionMNIST  # only when a download is wanted
 
-    target = Path(root) if root is not None else Path.home() / ".cache" / "scratch"
+    target = folders[-1]  # root, or DOWNLOAD_DIR
     ds = FashionMNIST(str(target), train=split == "train", download=True)
     return ds.data.to(torch.uint8), ds.targets.to(torch.int64)
 
