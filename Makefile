@@ -79,9 +79,11 @@ format: venv
 
 # pytest over tests/ and nbval (strict: every stored text output is compared) over every
 # notebook; --dist loadscope keeps each notebook's cells on one worker.
+# Then every Examples:: section of the library and the experiments as a doctest.
 pytest: venv data chromium
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests book \
 	  --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
+	$(BIN)/python -m pytest -q --doctest-modules src/scratch experiments --ignore=experiments/__main__.py
 
 test: lint book-strict pytest
 

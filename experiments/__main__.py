@@ -10,7 +10,7 @@ from . import registry
 from .runner import SCALES, ExperimentError, rejudge, run
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m experiments",
         description="Run an experiment of the book (resumable; results, provenance, "
@@ -36,14 +36,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="recompute verdicts.txt of a finished run from its CSV with the current rules",
     )
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _list() -> int:
+    for name in registry.names():
+        exp = registry.get(name)
+        claims = " ".join(exp.claims) or "(benchmark)"
+        print(f"{name:22s} {claims:28s} {exp.description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if args.name == "list":
-        for name in registry.names():
-            exp = registry.get(name)
-            claims = " ".join(exp.claims) or "(benchmark)"
-            print(f"{name:22s} {claims:28s} {exp.description}")
-        return 0
+        return _list()
     if args.rejudge:
         try:
             lines = rejudge(registry.get(args.name), args.scale, args.out)

@@ -38,8 +38,9 @@ def fashion_subset(n_train: int, n_test: int, data_seed: int = 0):
     return tuple(out)
 
 
-def train_classifier(model: nn.Module, data, *, optimizer: torch.optim.Optimizer, device,
-                     **kwargs) -> list[dict]:  # fmt: skip
+def train_classifier(
+    model: nn.Module, data, *, optimizer: torch.optim.Optimizer, device, **kwargs
+) -> list[dict]:
     """:func:`scratch.training.fit` with the experiments' keyword names."""
     return fit(model, data, optimizer=optimizer, device=device, **kwargs)
 

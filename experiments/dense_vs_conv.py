@@ -47,6 +47,17 @@ GiB = 1024**3
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The protocol at one scale: image ``sizes`` and ``batch`` of the dense-vs-conv cost
+    measurements, the memory budget a layer must train within, and the MNIST-1D training
+    of the MLP and CNN (steps, batch, learning rate, widths) with the ``shift`` of C04.
+
+    Examples::
+
+        >>> from experiments.dense_vs_conv import CONFIGS
+        >>> sorted(CONFIGS), CONFIGS["smoke"].seeds
+        (['full', 'smoke'], (0,))
+    """
+
     sizes: tuple[int, ...]
     batch: int = 8
     hidden: int = 128
@@ -71,7 +82,7 @@ CONFIGS = {
         min_run_time=0.01,
         mnist1d_steps=10,
         seeds=(0,),
-    ),  # fmt: skip
+    ),
     "full": Config(sizes=(28, 64, 128, 256, 512, 1000), mnist1d_steps=1500),
 }
 
@@ -133,8 +144,9 @@ def _time_step(kind: str, side: int, cfg: Config, device) -> float:
             layer(x).sum().backward()
 
         step()  # warm-up
-        timer = benchmark.Timer(stmt="step()", globals={"step": step},
-                                num_threads=torch.get_num_threads())  # fmt: skip
+        timer = benchmark.Timer(
+            stmt="step()", globals={"step": step}, num_threads=torch.get_num_threads()
+        )
         if device.type == "cuda":
             torch.cuda.synchronize()
         return float(timer.blocked_autorange(min_run_time=cfg.min_run_time).median)
@@ -151,8 +163,15 @@ def _mnist1d(model: str, data: str, seed: int, cfg: Config, ctx: Context) -> lis
     else:
         net = Mnist1dCNN(cfg.cnn_channels)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.mnist1d_lr)
-    points = train_classifier(net, tensors, steps=cfg.mnist1d_steps, batch_size=cfg.mnist1d_batch,
-                              optimizer=opt, device=ctx.device, seed=seed)  # fmt: skip
+    points = train_classifier(
+        net,
+        tensors,
+        steps=cfg.mnist1d_steps,
+        batch_size=cfg.mnist1d_batch,
+        optimizer=opt,
+        device=ctx.device,
+        seed=seed,
+    )
     last = points[-1]
     return [
         {"metric": "params", "value": float(count_parameters(net))},
@@ -183,6 +202,18 @@ def _equivariance(cfg: Config) -> list[dict]:
 
 
 class DenseVsConv(Experiment):
+    """The ``dense_vs_conv`` experiment (``python -m experiments dense_vs_conv``): dense vs conv
+    cost from 28x28 to 1000x1000; MLP vs CNN on (shuffled) MNIST-1D.
+
+    Examples::
+
+        >>> from experiments.dense_vs_conv import EXPERIMENT
+        >>> EXPERIMENT.claims
+        ('C01', 'C02', 'C03', 'C04')
+        >>> EXPERIMENT.key_columns
+        ('part', 'model', 'size', 'data', 'seed')
+    """
+
     name = "dense_vs_conv"
     description = "dense vs conv cost from 28x28 to 1000x1000; MLP vs CNN on (shuffled) MNIST-1D"
     claims = ("C01", "C02", "C03", "C04")
@@ -191,15 +222,29 @@ class DenseVsConv(Experiment):
     configs = CONFIGS
 
     def units(self, config: Config, seeds) -> list[dict]:
-        units = [{"part": "count", "model": "dense_256_128", "size": 256, "data": "none",
-                  "seed": seeds[0]}]  # fmt: skip
+        units = [
+            {
+                "part": "count",
+                "model": "dense_256_128",
+                "size": 256,
+                "data": "none",
+                "seed": seeds[0],
+            }
+        ]
         units += [
             {"part": "scaling", "model": kind, "size": side, "data": "rgb", "seed": seeds[0]}
             for side in config.sizes
             for kind in LAYERS
         ]
-        units.append({"part": "equivariance", "model": "conv1d", "size": 40, "data": "normal",
-                      "seed": seeds[0]})  # fmt: skip
+        units.append(
+            {
+                "part": "equivariance",
+                "model": "conv1d",
+                "size": 40,
+                "data": "normal",
+                "seed": seeds[0],
+            }
+        )
         units += [
             {"part": "mnist1d", "model": model, "size": 40, "data": data, "seed": seed}
             for seed in seeds
@@ -227,92 +272,33 @@ class DenseVsConv(Experiment):
         The counting claims are deterministic, so every scale decides them; C04's shift
         identity is measured on one random ``Conv1d`` away from the borders only, so its
         rule can grant it at most a caveat here."""
-        t = table
-        scaling = t[t.part == "scaling"].pivot_table(
+        scaling = table[table.part == "scaling"].pivot_table(
             index=["model", "size"], columns="metric", values="value"
         )
 
         def get(model, side, metric):
             return float(scaling.loc[(model, side), metric])
 
-        lines = []
-        count = t[t.part == "count"].set_index("metric")["value"]
-        w, b = int(count["weights"]), int(count["biases"])
-        formula_ok = all(
-            int(get("dense", s, "params")) == 3 * s * s * config.hidden + config.hidden
-            for s in config.sizes
-        )
-        lines.append(evidence.format_verdict(
-            "C01", rules.c01_dense_parameter_count(w, b, formula_ok),
-            f"scratch.Linear(256, 128) holds {w:,} weights and {b} biases; n*m + m matched the "
-            f"count for all {len(config.sizes)} image sizes"))  # fmt: skip
-
-        side = 256 if 256 in config.sizes else config.sizes[len(config.sizes) // 2]
-        dense_p, conv_p = get("dense", side, "params"), get("conv", side, "params")
-        lines.append(evidence.format_verdict(
-            "C02", rules.c02_image_dense_needs_millions(3 * side * side, dense_p, conv_p),
-            f"a {side}x{side} RGB image has {3 * side * side:,} numbers; dense to "
-            f"{config.hidden} units: {dense_p:,.0f} parameters, 3x3 conv to "
-            f"{config.conv_channels} channels: {conv_p:,.0f}"))  # fmt: skip
-
-        big, small = max(config.sizes), min(config.sizes)
-        dense_fits = bool(get("dense", big, "fits"))
-        conv_growth = get("conv", big, "flops_fwd_bwd") / get("conv", small, "flops_fwd_bwd")
-        pixel_growth = (big / small) ** 2
-        budget = config.memory_budget_bytes / GiB
-        c03 = rules.c03_dense_out_of_reach_at_1000(
-            get("dense_same", big, "train_bytes"), get("dense", big, "train_bytes"),
-            get("conv", big, "train_bytes"), get("conv", big, "params"), conv_growth,
-            pixel_growth, config.memory_budget_bytes,
-        )  # fmt: skip
-        lines.append(evidence.format_verdict(
-            "C03", c03,
-            f"at {big}x{big} a dense layer keeping the resolution needs "
-            f"{get('dense_same', big, 'params'):.2e} weights ({get('dense_same', big, 'train_bytes') / 1e12:,.0f} TB "
-            f"to train; budget {budget:.0f} GiB); one squeezing to {config.hidden} units needs "
-            f"{get('dense', big, 'params') / 1e6:,.0f}M ({get('dense', big, 'train_bytes') / GiB:.1f} GiB, "
-            f"{'fits' if dense_fits else 'does not fit'}); the conv keeps {get('conv', big, 'params'):.0f} "
-            f"parameters and its FLOPs grow {conv_growth:,.0f}x for {pixel_growth:,.0f}x the pixels"))  # fmt: skip
-
-        eq = t[t.part == "equivariance"].set_index("metric")["value"]
-        acc = t[(t.part == "mnist1d") & (t.metric == "test_acc")].sort_values("seed")
-
-        def seeds_of(model, data) -> list[float]:
-            return [float(v) for v in acc[(acc.model == model) & (acc.data == data)].value]
-
-        def fmt(values) -> str:
-            return evidence.fmt_seeds(values, ".1f", 100.0, " %")
-
-        cnn, mlp = seeds_of("cnn", "normal"), seeds_of("mlp", "normal")
-        if len(cnn) >= evidence.MIN_SEEDS and len(mlp) >= evidence.MIN_SEEDS:
-            ahead = {1: "the CNN is ahead by more than the seed spread",
-                     -1: "the MLP is ahead by more than the seed spread",
-                     0: "the seeds cannot separate them"}[evidence.compare(
-                         evidence.replicates(cnn), evidence.replicates(mlp))]  # fmt: skip
-        else:
-            ahead = "too few seeds to compare them"
-        steps = f"{config.mnist1d_steps} steps, {t[t.part == 'mnist1d'].seed.nunique()} seed(s)"
-        c04 = rules.c04_conv_shift_equivariant(
-            float(eq["max_error_after_shift"]), float(eq["max_change_unshifted"])
-        )
-        lines.append(evidence.format_verdict(
-            "C04", c04,
-            f"shifting MNIST-1D signals by {int(eq['shift'])} shifts a random Conv1d map by "
-            f"{int(eq['shift'])} (max error {eq['max_error_after_shift']:.1e} in float64 away from "
-            f"the borders, {eq['max_change_unshifted']:.2f} without shifting back); borders and "
-            f"strides are not measured here; MNIST-1D test accuracy at equal parameters: CNN "
-            f"{fmt(cnn)} vs MLP {fmt(mlp)} ({ahead}), shuffled positions "
-            f"{fmt(seeds_of('cnn', 'shuffled'))} vs {fmt(seeds_of('mlp', 'shuffled'))} "
-            f"({scale} scale, {steps})"))  # fmt: skip
-        return lines
+        return [
+            _c01_verdict(table, get, config),
+            _c02_verdict(get, config),
+            _c03_verdict(get, config),
+            _c04_verdict(table, config, scale),
+        ]
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
         t = table[table.part == "scaling"]
         fig, axes = new_figure(3, width=4.4)
-        labels = {"dense": f"dense → {config.hidden}", "dense_same": "dense, same output",
-                  "conv": f"conv 3×3 → {config.conv_channels}"}  # fmt: skip
-        panels = [("params", "parameters"), ("flops_fwd_bwd", "FLOPs (forward + backward)"),
-                  ("time_fwd_bwd_s", "time forward + backward (s)")]  # fmt: skip
+        labels = {
+            "dense": f"dense → {config.hidden}",
+            "dense_same": "dense, same output",
+            "conv": f"conv 3×3 → {config.conv_channels}",
+        }
+        panels = [
+            ("params", "parameters"),
+            ("flops_fwd_bwd", "FLOPs (forward + backward)"),
+            ("time_fwd_bwd_s", "time forward + backward (s)"),
+        ]
         for ax, (metric, ylabel) in zip(axes, panels):
             for kind in LAYERS:
                 d = t[(t.model == kind) & (t.metric == metric)].sort_values("size")
@@ -323,8 +309,13 @@ class DenseVsConv(Experiment):
             ax.set_xlabel("image side (pixels, RGB)")
             ax.set_ylabel(ylabel)
         budget_params = config.memory_budget_bytes / 16
-        axes[0].axhline(budget_params, color="grey", ls="--", lw=1,
-                        label=f"Adam training fills {config.memory_budget_bytes / GiB:.0f} GiB")  # fmt: skip
+        axes[0].axhline(
+            budget_params,
+            color="grey",
+            ls="--",
+            lw=1,
+            label=f"Adam training fills {config.memory_budget_bytes / GiB:.0f} GiB",
+        )
         axes[0].legend(fontsize=8)
         fig.suptitle(f"Dense vs convolution as images grow (batch {config.batch})")
         paths = [save_figure(fig, out_dir / "scaling.png")]
@@ -335,8 +326,14 @@ class DenseVsConv(Experiment):
         for i, model in enumerate(("mlp", "cnn")):
             vals = [stats.loc[(model, d), "mean"] * 100 for d in ("normal", "shuffled")]
             errs = [stats.loc[(model, d), "std"] * 100 for d in ("normal", "shuffled")]
-            ax.bar([x + 0.38 * i for x in (0, 1)], vals, 0.38, yerr=errs, capsize=3,
-                   label=model.upper())  # fmt: skip
+            ax.bar(
+                [x + 0.38 * i for x in (0, 1)],
+                vals,
+                0.38,
+                yerr=errs,
+                capsize=3,
+                label=model.upper(),
+            )
         ax.set_xticks([0.19, 1.19], ["MNIST-1D", "positions shuffled"])
         ax.set_ylabel("test accuracy (%)")
         ax.set_xlabel("data")
@@ -345,6 +342,106 @@ class DenseVsConv(Experiment):
         ax.set_title("Equal parameters: the CNN's spatial prior")
         paths.append(save_figure(fig, out_dir / "mnist1d_prior.png"))
         return paths
+
+
+# ------------------------------------------------------------------ verdicts
+# ``get(model, side, metric)`` reads one value of the scaling part of the table.
+
+
+def _c01_verdict(t, get, config: Config) -> str:
+    count = t[t.part == "count"].set_index("metric")["value"]
+    w, b = int(count["weights"]), int(count["biases"])
+    formula_ok = all(
+        int(get("dense", s, "params")) == 3 * s * s * config.hidden + config.hidden
+        for s in config.sizes
+    )
+    return evidence.format_verdict(
+        "C01",
+        rules.c01_dense_parameter_count(w, b, formula_ok),
+        f"scratch.Linear(256, 128) holds {w:,} weights and {b} biases; n*m + m matched the "
+        f"count for all {len(config.sizes)} image sizes",
+    )
+
+
+def _c02_verdict(get, config: Config) -> str:
+    side = 256 if 256 in config.sizes else config.sizes[len(config.sizes) // 2]
+    dense_p, conv_p = get("dense", side, "params"), get("conv", side, "params")
+    return evidence.format_verdict(
+        "C02",
+        rules.c02_image_dense_needs_millions(3 * side * side, dense_p, conv_p),
+        f"a {side}x{side} RGB image has {3 * side * side:,} numbers; dense to "
+        f"{config.hidden} units: {dense_p:,.0f} parameters, 3x3 conv to "
+        f"{config.conv_channels} channels: {conv_p:,.0f}",
+    )
+
+
+def _c03_verdict(get, config: Config) -> str:
+    big, small = max(config.sizes), min(config.sizes)
+    dense_fits = bool(get("dense", big, "fits"))
+    conv_growth = get("conv", big, "flops_fwd_bwd") / get("conv", small, "flops_fwd_bwd")
+    pixel_growth = (big / small) ** 2
+    budget = config.memory_budget_bytes / GiB
+    same_params, same_bytes = (
+        get("dense_same", big, "params"),
+        get("dense_same", big, "train_bytes"),
+    )
+    dense_params, dense_bytes = get("dense", big, "params"), get("dense", big, "train_bytes")
+    conv_params = get("conv", big, "params")
+    c03 = rules.c03_dense_out_of_reach_at_1000(
+        same_bytes,
+        dense_bytes,
+        get("conv", big, "train_bytes"),
+        conv_params,
+        conv_growth,
+        pixel_growth,
+        config.memory_budget_bytes,
+    )
+    return evidence.format_verdict(
+        "C03",
+        c03,
+        f"at {big}x{big} a dense layer keeping the resolution needs "
+        f"{same_params:.2e} weights ({same_bytes / 1e12:,.0f} TB "
+        f"to train; budget {budget:.0f} GiB); one squeezing to {config.hidden} units needs "
+        f"{dense_params / 1e6:,.0f}M ({dense_bytes / GiB:.1f} GiB, "
+        f"{'fits' if dense_fits else 'does not fit'}); the conv keeps {conv_params:.0f} "
+        f"parameters and its FLOPs grow {conv_growth:,.0f}x for {pixel_growth:,.0f}x the pixels",
+    )
+
+
+def _c04_verdict(t, config: Config, scale: str) -> str:
+    eq = t[t.part == "equivariance"].set_index("metric")["value"]
+    acc = t[(t.part == "mnist1d") & (t.metric == "test_acc")].sort_values("seed")
+
+    def seeds_of(model, data) -> list[float]:
+        return [float(v) for v in acc[(acc.model == model) & (acc.data == data)].value]
+
+    def fmt(values) -> str:
+        return evidence.fmt_seeds(values, ".1f", 100.0, " %")
+
+    cnn, mlp = seeds_of("cnn", "normal"), seeds_of("mlp", "normal")
+    if len(cnn) >= evidence.MIN_SEEDS and len(mlp) >= evidence.MIN_SEEDS:
+        ahead = {
+            1: "the CNN is ahead by more than the seed spread",
+            -1: "the MLP is ahead by more than the seed spread",
+            0: "the seeds cannot separate them",
+        }[evidence.compare(evidence.replicates(cnn), evidence.replicates(mlp))]
+    else:
+        ahead = "too few seeds to compare them"
+    steps = f"{config.mnist1d_steps} steps, {t[t.part == 'mnist1d'].seed.nunique()} seed(s)"
+    shift, error = int(eq["shift"]), eq["max_error_after_shift"]
+    unshifted = eq["max_change_unshifted"]
+    c04 = rules.c04_conv_shift_equivariant(float(error), float(unshifted))
+    return evidence.format_verdict(
+        "C04",
+        c04,
+        f"shifting MNIST-1D signals by {shift} shifts a random Conv1d map by "
+        f"{shift} (max error {error:.1e} in float64 away from "
+        f"the borders, {unshifted:.2f} without shifting back); borders and "
+        f"strides are not measured here; MNIST-1D test accuracy at equal parameters: CNN "
+        f"{fmt(cnn)} vs MLP {fmt(mlp)} ({ahead}), shuffled positions "
+        f"{fmt(seeds_of('cnn', 'shuffled'))} vs {fmt(seeds_of('mlp', 'shuffled'))} "
+        f"({scale} scale, {steps})",
+    )
 
 
 EXPERIMENT = DenseVsConv()

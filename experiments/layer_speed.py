@@ -25,6 +25,16 @@ from .runner import Context, Experiment
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The benchmark at one scale: ``small`` inputs, the ``min_run_time`` of each
+    ``torch.utils.benchmark`` timing, and the ``layers`` to time (empty: all).
+
+    Examples::
+
+        >>> from experiments.layer_speed import CONFIGS
+        >>> sorted(CONFIGS), CONFIGS["smoke"].seeds
+        (['full', 'smoke'], (0,))
+    """
+
     small: bool = False
     min_run_time: float = 1.0
     layers: tuple[str, ...] = ()  # empty: all
@@ -45,7 +55,7 @@ CONFIGS = {
             "LayerNorm",
             "MultiheadAttention",
         ),
-    ),  # fmt: skip
+    ),
     "full": Config(),
 }
 
@@ -87,7 +97,7 @@ def specs(small: bool) -> dict[str, tuple[tuple, dict, list]]:
             (E, 4, 4 * E),
             {"dropout": 0.0, "batch_first": True},
             [(B, T, E), (B, T, E)],
-        ),  # fmt: skip
+        ),
         "Dropout": ((0.5,), {}, [vec]),
         "BatchNorm1d": ((F,), {}, [vec]),
         "BatchNorm2d": ((C,), {}, [img]),
@@ -128,6 +138,18 @@ def time_layer(layer: nn.Module, inputs, min_run_time: float, device):
 
 
 class LayerSpeed(Experiment):
+    """The ``layer_speed`` experiment (``python -m experiments layer_speed``): benchmark:
+    scratch vs torch.nn forward+backward time per layer.
+
+    Examples::
+
+        >>> from experiments.layer_speed import EXPERIMENT
+        >>> EXPERIMENT.claims
+        ()
+        >>> EXPERIMENT.key_columns
+        ('layer', 'seed')
+    """
+
     name = "layer_speed"
     description = "benchmark: scratch vs torch.nn forward+backward time per layer"
     claims = ()
@@ -167,8 +189,14 @@ class LayerSpeed(Experiment):
                     "value": float(len(m.times) * m.number_per_run),
                 },
             ]
-        rows.append({**common, "impl": "ratio", "metric": "scratch_over_torch",
-                     "value": medians["scratch"] / medians["torch"]})  # fmt: skip
+        rows.append(
+            {
+                **common,
+                "impl": "ratio",
+                "metric": "scratch_over_torch",
+                "value": medians["scratch"] / medians["torch"],
+            }
+        )
         return rows
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:

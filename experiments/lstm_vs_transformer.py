@@ -34,7 +34,7 @@ from scratch.rules import sequences as rules
 from scratch.utils import count_parameters, generator
 
 from .common import new_figure, save_figure
-from .models import SequenceRNN, SequenceTransformer
+from .models import SequenceTransformer
 from .runner import Context, Experiment, at_scale
 
 BASELINE_MSE = 1 / 6  # variance of U(0,1) + U(0,1): the MSE of always answering 1
@@ -42,6 +42,17 @@ BASELINE_MSE = 1 / 6  # variance of U(0,1) + U(0,1): the MSE of always answering
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The protocol at one scale: the throughput part (``seq_lens``, ``tokens_per_batch``,
+    transformer and matched-LSTM sizes) and the adding-problem part (``lags``, Adam steps,
+    batch, learning rate, gradient ``clip``, recurrent ``hidden`` size, test set size).
+
+    Examples::
+
+        >>> from experiments.lstm_vs_transformer import CONFIGS
+        >>> sorted(CONFIGS), CONFIGS["smoke"].seeds
+        (['cpu', 'full', 'smoke'], (0,))
+    """
+
     seq_lens: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096, 8192)
     tokens_per_batch: int = 16384
     d_model: int = 64
@@ -68,7 +79,7 @@ CONFIGS = {
         adding_batch=16,
         n_test=64,
         seeds=(0,),
-    ),  # fmt: skip
+    ),
     # the protocol cut to fit a 2-core CPU in about 20 minutes: lengths up to 2,048,
     # lags up to 100, 800 training steps at a higher learning rate, one seed
     "cpu": Config(
@@ -79,7 +90,7 @@ CONFIGS = {
         adding_steps=800,
         adding_lr=3e-3,
         seeds=(0,),
-    ),  # fmt: skip
+    ),
     "full": Config(),
 }
 
@@ -94,8 +105,9 @@ def lstm_hidden_for(params: int, d_model: int) -> int:
 
 def speed_model(impl: str, arch: str, config: Config) -> nn.Module:
     lib = scratch if impl == "scratch" else nn
-    layer = lib.TransformerEncoderLayer(config.d_model, config.nhead, config.dim_feedforward,
-                                        dropout=0.0, batch_first=True)  # fmt: skip
+    layer = lib.TransformerEncoderLayer(
+        config.d_model, config.nhead, config.dim_feedforward, dropout=0.0, batch_first=True
+    )
     if arch == "transformer":
         return layer
     hidden = lstm_hidden_for(count_parameters(layer), config.d_model)
@@ -129,8 +141,9 @@ def _speed(unit: dict, config: Config, ctx: Context) -> list[dict]:
         if dev.type == "cuda":
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats(dev)
-        timer = benchmark.Timer(stmt="step()", globals={"step": step},
-                                num_threads=torch.get_num_threads())  # fmt: skip
+        timer = benchmark.Timer(
+            stmt="step()", globals={"step": step}, num_threads=torch.get_num_threads()
+        )
         m = timer.blocked_autorange(min_run_time=config.min_run_time)
         peak = torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else math.nan
         rows += [
@@ -142,8 +155,12 @@ def _speed(unit: dict, config: Config, ctx: Context) -> list[dict]:
     except torch.OutOfMemoryError:
         import warnings
 
-        warnings.warn(f"lstm_vs_transformer: out of memory at {unit['impl']} {unit['model']} "
-                      f"length {T}, batch {batch}; recorded as oom", RuntimeWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(
+            f"lstm_vs_transformer: out of memory at {unit['impl']} {unit['model']} "
+            f"length {T}, batch {batch}; recorded as oom",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         rows += [{"metric": "oom", "value": 1.0}]
     finally:
         if dev.type == "cuda":
@@ -172,9 +189,19 @@ def adding_batch(n: int, length: int, generator: torch.Generator, device="cpu"):
 
 def adding_model(arch: str, lag: int, config: Config) -> nn.Module:
     if arch == "transformer":
-        return SequenceTransformer(2, 1, d_model=32, nhead=4, num_layers=2, dim_feedforward=64,
-                                   max_len=max(lag, 16), pool="last")  # fmt: skip
-    return SequenceRNN(arch, 2, config.hidden, 1)
+        return SequenceTransformer(
+            2,
+            1,
+            d_model=32,
+            nhead=4,
+            num_layers=2,
+            dim_feedforward=64,
+            max_len=max(lag, 16),
+            pool="last",
+        )
+    return scratch.models.RNNClassifier(
+        arch, input_size=2, hidden_size=config.hidden, num_classes=1
+    )
 
 
 def _input_grad_ratio(model: nn.Module, x, y) -> float:
@@ -228,8 +255,24 @@ def _adding(unit: dict, config: Config, ctx: Context) -> list[dict]:
 
 
 class LstmVsTransformer(Experiment):
+    """The ``lstm_vs_transformer`` experiment (``python -m experiments lstm_vs_transformer``):
+    LSTM vs transformer training throughput vs length; RNN/LSTM/GRU/transformer on the adding
+    problem.
+
+    Examples::
+
+        >>> from experiments.lstm_vs_transformer import EXPERIMENT
+        >>> EXPERIMENT.claims
+        ('C10', 'C11', 'C12a', 'C12b', 'C12c', 'C14', 'C15b')
+        >>> EXPERIMENT.key_columns
+        ('part', 'impl', 'model', 'size', 'seed')
+    """
+
     name = "lstm_vs_transformer"
-    description = "LSTM vs transformer training throughput vs length; RNN/LSTM/GRU/transformer on the adding problem"
+    description = (
+        "LSTM vs transformer training throughput vs length; "
+        "RNN/LSTM/GRU/transformer on the adding problem"
+    )
     claims = ("C10", "C11", "C12a", "C12b", "C12c", "C14", "C15b")
     columns = ("part", "impl", "model", "size", "seed", "metric", "value")
     key_columns = ("part", "impl", "model", "size", "seed")
@@ -283,127 +326,43 @@ class LstmVsTransformer(Experiment):
         per-seed values go in as they are, so a table with fewer than three seeds is
         inconclusive. A smoke run only tests the code (not testable); a ``cpu`` run's
         budget is cut, so a claim it supports holds with a caveat."""
+        c15b, speed_text = self._c15b_speed(table, scale)
+        adding = _Adding(table, config, scale)
+        return [
+            evidence.format_verdict("C15b", at_scale(c15b, scale), speed_text + adding.c15b()),
+            adding.c10(),
+            adding.c11(),
+            *adding.c12(),
+            adding.c14(),
+        ]
+
+    def _c15b_speed(self, table, scale: str) -> tuple[str, str]:
+        """C15b's verdict from the throughput part, and the text that reports it."""
         device = str(table.attrs.get("device", "unknown device"))
         tail = f"({scale} scale, {device})"
         tp = self.throughput(table)
         longest = max(tp.index)
+        row = tp.loc[longest]
         parts = []
         for impl in ("torch", "scratch"):
-            row = tp.loc[longest]
             ratio = row.get((impl, "transformer"), math.nan) / row.get((impl, "lstm"), math.nan)
             cross = self.crossover(tp, impl)
-            where = f"no crossover up to length {longest}" if math.isnan(cross) else (
-                f"transformer at least as fast from length {cross:g}")  # fmt: skip
+            where = (
+                f"no crossover up to length {longest}"
+                if math.isnan(cross)
+                else (f"transformer at least as fast from length {cross:g}")
+            )
             parts.append(f"{impl}: {where}, transformer/LSTM tokens/s {ratio:.2g}x at {longest}")
-        torch_ratio = tp.loc[longest].get(("torch", "transformer"), math.nan) / tp.loc[longest].get(
-            ("torch", "lstm"), math.nan)  # fmt: skip
+        torch_ratio = row.get(("torch", "transformer"), math.nan) / row.get(
+            ("torch", "lstm"), math.nan
+        )
         # the claim rests on running all positions at once: only parallel hardware tests it
         parallel = device.startswith("cuda")
         c15b = rules.c15b_transformer_trains_faster_long(
             speed_ratio=torch_ratio, on_parallel_hardware=parallel
         )
         why = "" if parallel else "; a CPU run cannot test a claim about parallel hardware"
-        speed_text = "; ".join(parts) + why + f" {tail}"
-        lines = []
-
-        a = table[table.part == "adding"]
-        lags = sorted(int(v) for v in a["size"].unique())
-        hi = lags[-1]
-        seeds = sorted(a["seed"].unique())
-
-        def values(model: str, lag: int, metric: str) -> list[float]:
-            """One value per seed, in seed order."""
-            rows = a[(a.model == model) & (a["size"] == lag) & (a.metric == metric)]
-            return rows.sort_values("seed")["value"].astype(float).tolist()
-
-        def by_lag(model: str, metric: str) -> dict[int, list[float]]:
-            return {lag: values(model, lag, metric) for lag in lags}
-
-        show = evidence.fmt_seeds
-
-        n = len(seeds)
-        few = evidence.too_few_seeds(n)
-        tail = f"(adding problem, {scale} scale, {config.adding_steps} steps, {n} seed(s))"
-        mse = {m: by_lag(m, "test_mse") for m in ("rnn", "lstm", "gru", "transformer")}
-        acc = {m: by_lag(m, "test_acc") for m in ("lstm", "gru")}
-
-        c10 = rules.c10_rnn_gradients_vanish_or_explode(
-            values("rnn", hi, "grad_ratio_init"), rnn_mse=mse["rnn"][hi], baseline_mse=BASELINE_MSE
-        )
-        lines.append(evidence.format_verdict(
-            "C10", at_scale(c10, scale),
-            "at init the vanilla RNN's gradient at the first step is "
-            + ", ".join(show(values("rnn", lag, "grad_ratio_init"), ".1e") for lag in lags)
-            + f" of that at the last for lags {', '.join(map(str, lags))} (LSTM "
-            + ", ".join(show(values("lstm", lag, "grad_ratio_init"), ".1e") for lag in lags)
-            + "; 0 = below float32's range); after training RNN "
-            f"{show(values('rnn', hi, 'grad_ratio_trained'), '.1e')}, GRU "
-            f"{show(values('gru', hi, 'grad_ratio_trained'), '.1e')} at lag {hi}; RNN test MSE "
-            f"{show(mse['rnn'][hi], '.3f')} vs {BASELINE_MSE:.3f} for a constant guess{few} {tail}"))  # fmt: skip
-
-        c11 = rules.c11_lstm_gates_keep_gradients(mse["lstm"], mse["rnn"], BASELINE_MSE)
-        lines.append(evidence.format_verdict(
-            "C11", at_scale(c11, scale),
-            f"solved = test MSE below {rules.SOLVED * BASELINE_MSE:.3f}, failed = not below "
-            f"{rules.FAILED * BASELINE_MSE:.3f}; MSE by lag (LSTM/RNN): "
-            + ", ".join(f"{lag}: {show(mse['lstm'][lag], '.3f')}/{show(mse['rnn'][lag], '.3f')}"
-                        for lag in lags) + f"{few} {tail}"))  # fmt: skip
-
-        p_gru, p_lstm = values("gru", hi, "params")[0], values("lstm", hi, "params")[0]
-        t_gru, t_lstm = (
-            values("gru", hi, "seconds_per_step"),
-            values("lstm", hi, "seconds_per_step"),
-        )
-        c12a = rules.c12a_gru_two_gates_fewer_parameters(p_gru, p_lstm)
-        lines.append(evidence.format_verdict(
-            "C12a", at_scale(c12a, scale),
-            f"counted: GRU {p_gru:,.0f} parameters vs LSTM {p_lstm:,.0f} at hidden size "
-            f"{config.hidden} (ratio {p_gru / p_lstm:.2f}) {tail}"))  # fmt: skip
-        c12b = rules.c12b_gru_trains_faster(t_gru, t_lstm)
-        lines.append(evidence.format_verdict(
-            "C12b", at_scale(c12b, scale),
-            f"seconds per training step at lag {hi} (GRU vs LSTM): {show(t_gru, '.1f', 1e3)} vs "
-            f"{show(t_lstm, '.1f', 1e3)} ms{few} {tail}"))  # fmt: skip
-        c12c = rules.c12c_gru_about_as_well(acc["gru"], acc["lstm"])
-        words = [f"{lag}: {rules.gru_vs_lstm(acc['gru'][lag], acc['lstm'][lag])}" for lag in lags]
-        lines.append(evidence.format_verdict(
-            "C12c", at_scale(c12c, scale),
-            "accuracy (|error| < 0.04) by lag (GRU/LSTM): "
-            + ", ".join(f"{lag}: {show(acc['gru'][lag], '.0f', 100)}/{show(acc['lstm'][lag], '.0f', 100)} %"
-                        for lag in lags)
-            + f"; GRU vs LSTM, gap ± spread against {rules.ABOUT_AS_WELL * 100:.0f} points: "
-            + f"{'; '.join(words)}{few} {tail}"))  # fmt: skip
-
-        c14 = rules.c14_attention_one_step(
-            transformer_mse=mse["transformer"], baseline_mse=BASELINE_MSE
-        )
-        lines.append(evidence.format_verdict(
-            "C14", at_scale(c14, scale),
-            "transformer test MSE by lag: "
-            + ", ".join(f"{lag}: {show(mse['transformer'][lag], '.3f')}" for lag in lags)
-            + f" (constant guess {BASELINE_MSE:.3f}, solved below {rules.SOLVED * BASELINE_MSE:.3f})"
-            + f"{few} {tail}"))  # fmt: skip
-        solved = [
-            lag
-            for lag in lags
-            if all(m < rules.SOLVED * BASELINE_MSE for m in mse["transformer"][lag])
-        ]
-        failed = [lag for lag in lags
-                  if all(not m < rules.FAILED * BASELINE_MSE for m in mse["lstm"][lag])]  # fmt: skip
-        lags_text = lambda ls: ", ".join(map(str, ls)) or "none"  # noqa: E731
-        fewer = sorted(set(solved) & set(failed))
-        steps_word = (
-            f"the transformer needed fewer steps at lags {lags_text(fewer)}, which is not a "
-            "wall-clock speed-up"
-            if fewer
-            else "no lag separates them in steps"
-        )
-        lines.insert(0, evidence.format_verdict(
-            "C15b", at_scale(c15b, scale),
-            speed_text + f"; per training step, on the adding problem ({config.adding_steps} "
-            f"steps, {n} seed(s)): lags the transformer solved on every seed {lags_text(solved)}, "
-            f"lags the LSTM failed on every seed {lags_text(failed)}; {steps_word}"))  # fmt: skip
-        return lines
+        return c15b, "; ".join(parts) + why + f" {tail}"
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
         tp = self.throughput(table)
@@ -431,6 +390,158 @@ class LstmVsTransformer(Experiment):
         axes[1].set_title("Adding problem, same training budget")
         axes[1].legend(fontsize=8)
         return [save_figure(fig, out_dir / "lstm_vs_transformer.png")]
+
+
+# ------------------------------------------------------------------ verdicts
+_show = evidence.fmt_seeds
+
+
+def _lags_text(lags) -> str:
+    return ", ".join(map(str, lags)) or "none"
+
+
+class _Adding:
+    """The adding-problem part of the table, per model, lag and seed, and the verdicts of
+    the claims it decides (C10, C11, C12a-c, C14 and C15b's steps)."""
+
+    def __init__(self, table, config: Config, scale: str) -> None:
+        self.config, self.scale = config, scale
+        self.a = table[table.part == "adding"]
+        self.lags = sorted(int(v) for v in self.a["size"].unique())
+        self.hi = self.lags[-1]
+        self.n = len(sorted(self.a["seed"].unique()))
+        self.few = evidence.too_few_seeds(self.n)
+        self.tail = (
+            f"(adding problem, {scale} scale, {config.adding_steps} steps, {self.n} seed(s))"
+        )
+        self.mse = {m: self.by_lag(m, "test_mse") for m in ("rnn", "lstm", "gru", "transformer")}
+        self.acc = {m: self.by_lag(m, "test_acc") for m in ("lstm", "gru")}
+
+    def values(self, model: str, lag: int, metric: str) -> list[float]:
+        """One value per seed, in seed order."""
+        a = self.a
+        rows = a[(a.model == model) & (a["size"] == lag) & (a.metric == metric)]
+        return rows.sort_values("seed")["value"].astype(float).tolist()
+
+    def by_lag(self, model: str, metric: str) -> dict[int, list[float]]:
+        return {lag: self.values(model, lag, metric) for lag in self.lags}
+
+    def verdict(self, claim: str, status: str, text: str) -> str:
+        return evidence.format_verdict(claim, at_scale(status, self.scale), text)
+
+    def c10(self) -> str:
+        lags, hi, mse, values = self.lags, self.hi, self.mse, self.values
+        c10 = rules.c10_rnn_gradients_vanish_or_explode(
+            values("rnn", hi, "grad_ratio_init"), rnn_mse=mse["rnn"][hi], baseline_mse=BASELINE_MSE
+        )
+        rnn_mse = _show(mse["rnn"][hi], ".3f")
+        return self.verdict(
+            "C10",
+            c10,
+            "at init the vanilla RNN's gradient at the first step is "
+            + ", ".join(_show(values("rnn", lag, "grad_ratio_init"), ".1e") for lag in lags)
+            + f" of that at the last for lags {', '.join(map(str, lags))} (LSTM "
+            + ", ".join(_show(values("lstm", lag, "grad_ratio_init"), ".1e") for lag in lags)
+            + "; 0 = below float32's range); after training RNN "
+            f"{_show(values('rnn', hi, 'grad_ratio_trained'), '.1e')}, GRU "
+            f"{_show(values('gru', hi, 'grad_ratio_trained'), '.1e')} at lag {hi}; RNN test MSE "
+            f"{rnn_mse} vs {BASELINE_MSE:.3f} for a constant guess{self.few} {self.tail}",
+        )
+
+    def c11(self) -> str:
+        mse = self.mse
+        c11 = rules.c11_lstm_gates_keep_gradients(mse["lstm"], mse["rnn"], BASELINE_MSE)
+        return self.verdict(
+            "C11",
+            c11,
+            f"solved = test MSE below {rules.SOLVED * BASELINE_MSE:.3f}, failed = not below "
+            f"{rules.FAILED * BASELINE_MSE:.3f}; MSE by lag (LSTM/RNN): "
+            + ", ".join(
+                f"{lag}: {_show(mse['lstm'][lag], '.3f')}/{_show(mse['rnn'][lag], '.3f')}"
+                for lag in self.lags
+            )
+            + f"{self.few} {self.tail}",
+        )
+
+    def c12(self) -> list[str]:
+        """C12a (parameters), C12b (time per step), C12c (accuracy): GRU vs LSTM."""
+        hi, acc, values, few, tail = self.hi, self.acc, self.values, self.few, self.tail
+        p_gru, p_lstm = values("gru", hi, "params")[0], values("lstm", hi, "params")[0]
+        t_gru, t_lstm = (
+            values("gru", hi, "seconds_per_step"),
+            values("lstm", hi, "seconds_per_step"),
+        )
+        c12a = rules.c12a_gru_two_gates_fewer_parameters(p_gru, p_lstm)
+        c12b = rules.c12b_gru_trains_faster(t_gru, t_lstm)
+        c12c = rules.c12c_gru_about_as_well(acc["gru"], acc["lstm"])
+        lags = self.lags
+        words = [f"{lag}: {rules.gru_vs_lstm(acc['gru'][lag], acc['lstm'][lag])}" for lag in lags]
+        by_lag = ", ".join(
+            f"{lag}: {_show(acc['gru'][lag], '.0f', 100)}/{_show(acc['lstm'][lag], '.0f', 100)} %"
+            for lag in lags
+        )
+        return [
+            self.verdict(
+                "C12a",
+                c12a,
+                f"counted: GRU {p_gru:,.0f} parameters vs LSTM {p_lstm:,.0f} at hidden size "
+                f"{self.config.hidden} (ratio {p_gru / p_lstm:.2f}) {tail}",
+            ),
+            self.verdict(
+                "C12b",
+                c12b,
+                f"seconds per training step at lag {hi} (GRU vs LSTM): "
+                f"{_show(t_gru, '.1f', 1e3)} vs {_show(t_lstm, '.1f', 1e3)} ms{few} {tail}",
+            ),
+            self.verdict(
+                "C12c",
+                c12c,
+                "accuracy (|error| < 0.04) by lag (GRU/LSTM): "
+                + by_lag
+                + f"; GRU vs LSTM, gap ± spread against {rules.ABOUT_AS_WELL * 100:.0f} points: "
+                + f"{'; '.join(words)}{few} {tail}",
+            ),
+        ]
+
+    def c14(self) -> str:
+        mse = self.mse["transformer"]
+        c14 = rules.c14_attention_one_step(transformer_mse=mse, baseline_mse=BASELINE_MSE)
+        solved_below = rules.SOLVED * BASELINE_MSE
+        return self.verdict(
+            "C14",
+            c14,
+            "transformer test MSE by lag: "
+            + ", ".join(f"{lag}: {_show(mse[lag], '.3f')}" for lag in self.lags)
+            + f" (constant guess {BASELINE_MSE:.3f}, solved below {solved_below:.3f})"
+            + f"{self.few} {self.tail}",
+        )
+
+    def c15b(self) -> str:
+        """The adding problem's part of C15b's text: lags solved and failed per step."""
+        mse, lags = self.mse, self.lags
+        solved = [
+            lag
+            for lag in lags
+            if all(m < rules.SOLVED * BASELINE_MSE for m in mse["transformer"][lag])
+        ]
+        failed = [
+            lag
+            for lag in lags
+            if all(not m < rules.FAILED * BASELINE_MSE for m in mse["lstm"][lag])
+        ]
+        fewer = sorted(set(solved) & set(failed))
+        steps_word = (
+            f"the transformer needed fewer steps at lags {_lags_text(fewer)}, which is not a "
+            "wall-clock speed-up"
+            if fewer
+            else "no lag separates them in steps"
+        )
+        return (
+            f"; per training step, on the adding problem ({self.config.adding_steps} "
+            f"steps, {self.n} seed(s)): lags the transformer solved on every seed "
+            f"{_lags_text(solved)}, lags the LSTM failed on every seed {_lags_text(failed)}; "
+            f"{steps_word}"
+        )
 
 
 EXPERIMENT = LstmVsTransformer()

@@ -32,15 +32,30 @@ from .runner import Context, Experiment, at_scale
 
 MODELS = ("logistic", "mlp", "cnn", "gru", "transformer")
 PUBLISHED = {  # (model, data) -> published test accuracy
-    ("logistic", "normal"): 0.32, ("mlp", "normal"): 0.68,
-    ("cnn", "normal"): 0.94, ("gru", "normal"): 0.91,
-    ("logistic", "shuffled"): 0.32, ("mlp", "shuffled"): 0.68,
-    ("cnn", "shuffled"): 0.56, ("gru", "shuffled"): 0.57,
-}  # fmt: skip
+    ("logistic", "normal"): 0.32,
+    ("mlp", "normal"): 0.68,
+    ("cnn", "normal"): 0.94,
+    ("gru", "normal"): 0.91,
+    ("logistic", "shuffled"): 0.32,
+    ("mlp", "shuffled"): 0.68,
+    ("cnn", "shuffled"): 0.56,
+    ("gru", "shuffled"): 0.57,
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The protocol at one scale: Adam steps, batch and learning rates (``transformer_lr``
+    for the transformer), ``train_eval`` training signals for the train accuracy (None:
+    all 4,000) and the ``models`` trained.
+
+    Examples::
+
+        >>> from experiments.mnist1d_table import CONFIGS
+        >>> sorted(CONFIGS), CONFIGS["smoke"].seeds
+        (['full', 'smoke'], (0,))
+    """
+
     steps: int = 6000
     batch: int = 100
     lr: float = 1e-2
@@ -71,6 +86,18 @@ def build(model: str) -> torch.nn.Module:
 
 
 class Mnist1dTable(Experiment):
+    """The ``mnist1d_table`` experiment (``python -m experiments mnist1d_table``):
+    logistic/MLP/CNN/GRU/transformer on MNIST-1D, normal and shuffled, vs the paper.
+
+    Examples::
+
+        >>> from experiments.mnist1d_table import EXPERIMENT
+        >>> EXPERIMENT.claims
+        ('C09',)
+        >>> EXPERIMENT.key_columns
+        ('model', 'data', 'seed')
+    """
+
     name = "mnist1d_table"
     description = "logistic/MLP/CNN/GRU/transformer on MNIST-1D, normal and shuffled, vs the paper"
     claims = ("C09",)
@@ -94,9 +121,16 @@ class Mnist1dTable(Experiment):
         net = build(unit["model"])
         lr = config.transformer_lr if unit["model"] == "transformer" else config.lr
         opt = torch.optim.Adam(net.parameters(), lr=lr)
-        points = train_classifier(net, data, steps=config.steps, batch_size=config.batch,
-                                  optimizer=opt, device=ctx.device, seed=unit["seed"],
-                                  train_eval=config.train_eval)  # fmt: skip
+        points = train_classifier(
+            net,
+            data,
+            steps=config.steps,
+            batch_size=config.batch,
+            optimizer=opt,
+            device=ctx.device,
+            seed=unit["seed"],
+            train_eval=config.train_eval,
+        )
         last = points[-1]
         return [
             {"metric": "params", "value": float(count_parameters(net))},
@@ -110,10 +144,11 @@ class Mnist1dTable(Experiment):
         return stats.fillna(0.0)
 
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
-        """C09, the locality prior, decided by :func:`scratch.rules.dense.c09_shuffling_hurts_only_the_cnn`
-        from per-seed test accuracies (fewer than 3 seeds: inconclusive). It measures the
-        prior that weight sharing over neighbouring positions brings, not C04's shift
-        identity (chapter 1 and ``dense_vs_conv`` measure that). Smoke runs decide nothing."""
+        """C09, the locality prior, decided by
+        :func:`scratch.rules.dense.c09_shuffling_hurts_only_the_cnn` from per-seed test
+        accuracies (fewer than 3 seeds: inconclusive). It measures the prior that weight
+        sharing over neighbouring positions brings, not C04's shift identity (chapter 1 and
+        ``dense_vs_conv`` measure that). Smoke runs decide nothing."""
         acc = table[table.metric == "test_acc"].sort_values("seed")
 
         def seeds_of(model, data) -> list[float]:
@@ -128,13 +163,17 @@ class Mnist1dTable(Experiment):
         cnn_drop = s["cnn", "normal"] - s["cnn", "shuffled"]
         mlp_drop = s["mlp", "normal"] - s["mlp", "shuffled"]
         n_seeds = table.seed.nunique()
-        return [evidence.format_verdict(
-            "C09", status,
-            f"one fixed shuffle of MNIST-1D's positions "
-            f"costs the CNN {100 * cnn_drop:.1f} points ({fmt(groups[0])} -> {fmt(groups[1])}) and "
-            f"the MLP {100 * mlp_drop:.1f} ({fmt(groups[2])} -> {fmt(groups[3])}); published "
-            f"94 -> 56 and 68 -> 68 ({scale} scale, {config.steps} steps, {n_seeds} seed(s))",
-        )]  # fmt: skip
+        return [
+            evidence.format_verdict(
+                "C09",
+                status,
+                f"one fixed shuffle of MNIST-1D's positions "
+                f"costs the CNN {100 * cnn_drop:.1f} points "
+                f"({fmt(groups[0])} -> {fmt(groups[1])}) and "
+                f"the MLP {100 * mlp_drop:.1f} ({fmt(groups[2])} -> {fmt(groups[3])}); published "
+                f"94 -> 56 and 68 -> 68 ({scale} scale, {config.steps} steps, {n_seeds} seed(s))",
+            )
+        ]
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
         stats = self.summary(table)
@@ -158,8 +197,10 @@ class Mnist1dTable(Experiment):
 
     def _write_markdown(self, stats, table, config: Config, out_dir: Path) -> None:
         params = table[table.metric == "params"].groupby("model")["value"].first()
-        lines = ["| model | parameters | test acc. | published | shuffled | published (shuffled) |",
-                 "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines = [
+            "| model | parameters | test acc. | published | shuffled | published (shuffled) |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
 
         def cell(m, d):
             if (m, d) not in stats.index:
@@ -173,8 +214,10 @@ class Mnist1dTable(Experiment):
         for m in config.models:
             if m not in params.index:
                 continue
-            lines.append(f"| {m} | {int(params[m]):,} | {cell(m, 'normal')} | {pub(m, 'normal')} "
-                         f"| {cell(m, 'shuffled')} | {pub(m, 'shuffled')} |")  # fmt: skip
+            lines.append(
+                f"| {m} | {int(params[m]):,} | {cell(m, 'normal')} | {pub(m, 'normal')} "
+                f"| {cell(m, 'shuffled')} | {pub(m, 'shuffled')} |"
+            )
         atomic_text(out_dir / "table.md", "\n".join(lines) + "\n")
 
 

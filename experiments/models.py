@@ -12,7 +12,19 @@ class Mnist1dCNN(nn.Module):
     """The MNIST-1D paper's CNN: three ``Conv1d`` (kernel 5, 3, 3; stride 2; padding 1)
     with ReLU, then ``Linear`` on the flattened ``channels × 5`` features.
 
+    Args:
+        channels: output channels of each convolution.
+        length: points per input signal (40 in MNIST-1D).
+        num_classes: number of output logits.
+
     Shape: ``(N, 40)`` → ``(N, num_classes)``.
+
+    Examples::
+
+        >>> import torch
+        >>> from experiments.models import Mnist1dCNN
+        >>> Mnist1dCNN()(torch.randn(8, 40)).shape
+        torch.Size([8, 10])
     """
 
     def __init__(self, channels: int = 25, length: int = 40, num_classes: int = 10) -> None:
@@ -39,7 +51,19 @@ class Mnist1dGRU(nn.Module):
     """The MNIST-1D paper's recurrent model: a bidirectional ``GRU`` over the 40 positions
     (one feature each) whose outputs at every step are flattened into a ``Linear``.
 
+    Args:
+        hidden_size: features of each direction's hidden state.
+        length: points per input signal (the ``Linear`` reads all of them).
+        num_classes: number of output logits.
+
     Shape: ``(N, L)`` → ``(N, num_classes)``.
+
+    Examples::
+
+        >>> import torch
+        >>> from experiments.models import Mnist1dGRU
+        >>> Mnist1dGRU()(torch.randn(8, 40)).shape
+        torch.Size([8, 10])
     """
 
     def __init__(self, hidden_size: int = 6, length: int = 40, num_classes: int = 10) -> None:
@@ -58,12 +82,38 @@ class SequenceTransformer(nn.Module):
     features, sinusoidal positions, ``num_layers`` encoder layers, mean over positions (or
     the last position), ``Linear`` head.
 
-    Shape: ``(N, L, input_size)`` (or ``(N, L)`` with ``input_size=1``) → ``(N, out_features)``.
+    Args:
+        input_size: features per step (1 also accepts an ``(N, L)`` input).
+        out_features: outputs of the head (logits, or a regression target).
+        d_model, nhead, num_layers, dim_feedforward, dropout: as in
+            ``scratch.TransformerEncoderLayer`` (pre-norm, batch first).
+        max_len: longest sequence the positional encoding covers.
+        pool: ``"mean"`` over positions or ``"last"`` position into the head.
+
+    Shape: ``(N, L, input_size)`` (or ``(N, L)`` with ``input_size=1``) →
+    ``(N, out_features)``.
+
+    Examples::
+
+        >>> import torch
+        >>> from experiments.models import SequenceTransformer
+        >>> m = SequenceTransformer(2, 1, pool="last")
+        >>> m(torch.randn(4, 30, 2)).shape
+        torch.Size([4, 1])
     """
 
-    def __init__(self, input_size: int, out_features: int, d_model: int = 32, nhead: int = 4,
-                 num_layers: int = 2, dim_feedforward: int = 64, max_len: int = 4096,
-                 dropout: float = 0.0, pool: str = "mean") -> None:  # fmt: skip
+    def __init__(
+        self,
+        input_size: int,
+        out_features: int,
+        d_model: int = 32,
+        nhead: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 64,
+        max_len: int = 4096,
+        dropout: float = 0.0,
+        pool: str = "mean",
+    ) -> None:
         super().__init__()
         if pool not in ("mean", "last"):
             raise ValueError(f"SequenceTransformer: pool must be 'mean' or 'last', got {pool!r}")
@@ -73,7 +123,7 @@ class SequenceTransformer(nn.Module):
         self.layers = nn.ModuleList(
             scratch.TransformerEncoderLayer(
                 d_model, nhead, dim_feedforward, dropout, batch_first=True, norm_first=True
-            )  # fmt: skip
+            )
             for _ in range(num_layers)
         )
         self.norm = scratch.LayerNorm(d_model)
@@ -88,20 +138,3 @@ class SequenceTransformer(nn.Module):
         h = self.norm(h)
         pooled = h.mean(dim=1) if self.pool == "mean" else h[:, -1]  # (N, d)
         return self.head(pooled)
-
-
-class SequenceRNN(nn.Module):
-    """``RNN``/``LSTM``/``GRU`` on real-valued sequences read at the last step, then a
-    ``Linear`` head (a regression-capable twin of ``scratch.models.RNNClassifier``).
-
-    Shape: ``(N, L, input_size)`` → ``(N, out_features)``.
-    """
-
-    def __init__(self, kind: str, input_size: int, hidden_size: int, out_features: int) -> None:
-        super().__init__()
-        self.net = scratch.models.RNNClassifier(
-            kind, input_size=input_size, hidden_size=hidden_size, num_classes=out_features
-        )
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)

@@ -47,8 +47,11 @@ def git_commit(root: Path = REPO_ROOT) -> tuple[str, bool | None]:
             return "unknown", None
         status = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root, capture_output=True, text=True, timeout=10,
-        )  # fmt: skip
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
         return commit.stdout.strip(), dirty
     except (OSError, subprocess.SubprocessError):

@@ -1,4 +1,5 @@
-"""The experiments by name. Modules are imported only when one is run or listed."""
+"""The experiments by name. Experiment ``NAME`` is the ``EXPERIMENT`` of module
+``experiments/NAME.py``; modules are imported only when one is run or listed."""
 
 from __future__ import annotations
 
@@ -6,16 +7,16 @@ import importlib
 
 from .runner import Experiment, ExperimentError
 
-# name -> module in this package that defines ``EXPERIMENT``
-EXPERIMENTS: dict[str, str] = {
-    "dense_vs_conv": "dense_vs_conv",
-    "mnist1d_table": "mnist1d_table",
-    "dropout_vs_batchnorm": "dropout_vs_batchnorm",
-    "resnet_depth": "resnet_depth",
-    "resnet_depth_small": "resnet_depth_small",
-    "lstm_vs_transformer": "lstm_vs_transformer",
-    "layer_speed": "layer_speed",
-}
+# each is also the name of the module in this package that defines ``EXPERIMENT``
+EXPERIMENTS: list[str] = [
+    "dense_vs_conv",
+    "mnist1d_table",
+    "dropout_vs_batchnorm",
+    "resnet_depth",
+    "resnet_depth_small",
+    "lstm_vs_transformer",
+    "layer_speed",
+]
 
 
 def get(name: str) -> Experiment:
@@ -24,8 +25,7 @@ def get(name: str) -> Experiment:
         raise ExperimentError(
             f"unknown experiment {name!r}; choose from {', '.join(sorted(EXPERIMENTS))}"
         )
-    module = importlib.import_module(f".{EXPERIMENTS[name]}", __package__)
-    return module.EXPERIMENT
+    return importlib.import_module(f".{name}", __package__).EXPERIMENT
 
 
 def names() -> list[str]:

@@ -39,6 +39,17 @@ from .runner import Context, Experiment, at_scale
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The protocol at one scale: the ``depths`` of the plain and residual nets, the
+    Fashion-MNIST subset sizes, SGD steps, batch, learning rate, momentum and weight decay,
+    how often and on how many images to evaluate, and ``grad_batch`` for the gradient norms.
+
+    Examples::
+
+        >>> from experiments.resnet_depth import CONFIGS
+        >>> sorted(CONFIGS), CONFIGS["smoke"].seeds
+        (['cpu', 'full', 'smoke'], (0,))
+    """
+
     depths: tuple[int, ...] = (20, 32, 44, 56, 110)
     n_train: int = 60000
     n_test: int = 10000
@@ -63,7 +74,7 @@ CONFIGS = {
         eval_every=0,
         train_eval=32,
         grad_batch=16,
-    ),  # fmt: skip
+    ),
     # the protocol cut to fit a 2-core CPU in about 25 minutes: three depths, 300 steps of
     # 32 images (under one epoch of a 10,000-image subset), one seed
     "cpu": Config(
@@ -75,7 +86,7 @@ CONFIGS = {
         lr=0.05,
         eval_every=150,
         train_eval=1000,
-    ),  # fmt: skip
+    ),
     "full": Config(),
 }
 
@@ -89,16 +100,25 @@ def train_cifar_recipe(model: nn.Module, data, config, ctx: Context, seed: int) 
     """He et al.'s CIFAR recipe, cut to ``config``: SGD with momentum and weight decay, the
     learning rate divided by 10 at half and at three quarters of ``config.steps``; returns
     the trainer's evaluation points. Shared with ``resnet_depth_small``."""
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                          weight_decay=config.weight_decay)  # fmt: skip
+    opt = torch.optim.SGD(
+        model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
     sched = torch.optim.lr_scheduler.MultiStepLR(
         opt, [config.steps // 2, (3 * config.steps) // 4], gamma=0.1
     )
     return train_classifier(
-        model, data, steps=config.steps, batch_size=config.batch, optimizer=opt,
-        device=ctx.device, seed=seed, eval_every=config.eval_every,
-        train_eval=config.train_eval, eval_batch=500, scheduler=sched,
-    )  # fmt: skip
+        model,
+        data,
+        steps=config.steps,
+        batch_size=config.batch,
+        optimizer=opt,
+        device=ctx.device,
+        seed=seed,
+        eval_every=config.eval_every,
+        train_eval=config.train_eval,
+        eval_batch=500,
+        scheduler=sched,
+    )
 
 
 def strip_batchnorm(model: nn.Module) -> nn.Module:
@@ -128,22 +148,32 @@ def _grad_rows(model: nn.Module, x, y, phase: str, step: int) -> list[dict]:
     arriving = output_grad_norms(model, lambda: nn.functional.cross_entropy(model(x), y))
     weights = grad_norms_by_layer(model)  # filled by the same backward pass
     model.zero_grad(set_to_none=True)
-    return [{"phase": phase, "step": step, "metric": metric, "layer": name, "value": v}
-            for metric, norms in (("arriving_grad_norm", arriving), ("grad_norm", weights))
-            for name, v in norms]  # fmt: skip
+    return [
+        {"phase": phase, "step": step, "metric": metric, "layer": name, "value": v}
+        for metric, norms in (("arriving_grad_norm", arriving), ("grad_norm", weights))
+        for name, v in norms
+    ]
 
 
-def grad_ratios(table, depth, residual, norm, init="he", phase="init",
-                metric="arriving_grad_norm") -> list[float]:  # fmt: skip
+def grad_ratios(
+    table, depth, residual, norm, init="he", phase="init", metric="arriving_grad_norm"
+) -> list[float]:
     """``metric`` at the first convolution over that at the last one, one value per seed."""
-    g = table[(table.depth == depth) & (table.residual == residual) & (table.norm == norm)
-              & (table.init == init) & (table.phase == phase) & (table.metric == metric)]  # fmt: skip
+    g = table[
+        (table.depth == depth)
+        & (table.residual == residual)
+        & (table.norm == norm)
+        & (table.init == init)
+        & (table.phase == phase)
+        & (table.metric == metric)
+    ]
     # rows are in layer order within each run
     return [float(run.value.iloc[0] / run.value.iloc[-1]) for _, run in g.groupby("seed")]
 
 
-def grad_ratio(table, depth, residual, norm, init="he", phase="init",
-               metric="arriving_grad_norm") -> float:  # fmt: skip
+def grad_ratio(
+    table, depth, residual, norm, init="he", phase="init", metric="arriving_grad_norm"
+) -> float:
     """The mean over seeds of :func:`grad_ratios`."""
     ratios = grad_ratios(table, depth, residual, norm, init, phase, metric)
     return float(sum(ratios) / len(ratios)) if ratios else math.nan
@@ -155,11 +185,33 @@ def spread(values, spec: str = ".2g", scale: float = 1.0, unit: str = "") -> str
 
 
 class ResnetDepth(Experiment):
+    """The ``resnet_depth`` experiment (``python -m experiments resnet_depth``): plain vs
+    residual CIFAR-style nets at growing depth on Fashion-MNIST.
+
+    Examples::
+
+        >>> from experiments.resnet_depth import EXPERIMENT
+        >>> EXPERIMENT.claims
+        ('C34a', 'C34c', 'C35', 'C47')
+        >>> EXPERIMENT.key_columns
+        ('depth', 'residual', 'norm', 'init', 'seed')
+    """
+
     name = "resnet_depth"
     description = "plain vs residual CIFAR-style nets at growing depth on Fashion-MNIST"
     claims = ("C34a", "C34c", "C35", "C47")
-    columns = ("depth", "residual", "norm", "init", "seed", "phase", "step", "metric", "layer",
-               "value")  # fmt: skip
+    columns = (
+        "depth",
+        "residual",
+        "norm",
+        "init",
+        "seed",
+        "phase",
+        "step",
+        "metric",
+        "layer",
+        "value",
+    )
     key_columns = ("depth", "residual", "norm", "init", "seed")
     configs = CONFIGS
 
@@ -192,8 +244,9 @@ class ResnetDepth(Experiment):
         points = train_cifar_recipe(model, data, config, ctx, unit["seed"])
         for p in points:
             for k in ("train_loss", "train_acc", "test_loss", "test_acc"):
-                rows.append({"phase": "train", "step": p["step"], "metric": k, "layer": "",
-                             "value": p[k]})  # fmt: skip
+                rows.append(
+                    {"phase": "train", "step": p["step"], "metric": k, "layer": "", "value": p[k]}
+                )
         rows += _grad_rows(model, xg, yg, "trained", config.steps)
         return rows
 
@@ -218,11 +271,18 @@ class ResnetDepth(Experiment):
     def last_fifth_drops(table, depth: int, residual: bool = True) -> list[float]:
         """:func:`scratch.rules.gradient_flow.last_fifth_drop` of each trained run's
         training-loss curve at ``depth``, seeds in order (C34c's plateau test)."""
-        t = table[(table.phase == "train") & (table.metric == "train_loss")
-                  & (table.depth == depth) & (table.residual == residual)
-                  & (table.norm == TRAINED[0]) & (table.init == TRAINED[1])]  # fmt: skip
-        return [rules.last_fifth_drop(list(zip(g.step.astype(int), g.value.astype(float))))
-                for _, g in sorted(t.groupby("seed"), key=lambda kv: kv[0])]  # fmt: skip
+        t = table[
+            (table.phase == "train")
+            & (table.metric == "train_loss")
+            & (table.depth == depth)
+            & (table.residual == residual)
+            & (table.norm == TRAINED[0])
+            & (table.init == TRAINED[1])
+        ]
+        return [
+            rules.last_fifth_drop(list(zip(g.step.astype(int), g.value.astype(float))))
+            for _, g in sorted(t.groupby("seed"), key=lambda kv: kv[0])
+        ]
 
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
         """C34a, C34c, C47 and C35, each decided by the rule chapter 4 uses
@@ -231,13 +291,24 @@ class ResnetDepth(Experiment):
         (:func:`scratch.rules.gradient_flow.last_fifth_drop`) leaves C34c not testable, a
         ``cpu`` run's "holds" becomes "holds with a caveat" and a smoke run decides
         nothing."""
-        err = self.per_seed_errors(table)
         lo, hi = min(config.depths), max(config.depths)
         n_seeds = int(table.seed.nunique())
         epochs = config.steps * config.batch / config.n_train
         why = "" if scale == "smoke" else evidence.too_few_seeds(n_seeds)
-        tail = (f"({scale} scale, Fashion-MNIST, {config.steps} steps = {epochs:.2f} epochs, "
-                f"depths {lo}-{hi}, {n_seeds} seed(s){why})")  # fmt: skip
+        tail = (
+            f"({scale} scale, Fashion-MNIST, {config.steps} steps = {epochs:.2f} epochs, "
+            f"depths {lo}-{hi}, {n_seeds} seed(s){why})"
+        )
+        return [
+            *self._c34_verdicts(table, config, scale, tail),
+            *_gradient_verdicts(table, hi, scale, tail),
+        ]
+
+    def _c34_verdicts(self, table, config: Config, scale: str, tail: str) -> list[str]:
+        """C34a and C34c, from the per-seed errors of the shallowest and deepest nets."""
+        err = self.per_seed_errors(table)
+        lo, hi = min(config.depths), max(config.depths)
+        epochs = config.steps * config.batch / config.n_train
 
         def pct(values) -> str:
             return spread(values, ".1f", 100.0, " %")
@@ -247,51 +318,36 @@ class ResnetDepth(Experiment):
         )
         plateau = self.last_fifth_drops(table, lo) + self.last_fifth_drops(table, hi)
         c34c = rules.c34c_deeper_residual_better(
-            err[lo, True, "test_err"], err[hi, True, "test_err"], epochs,
-            err[lo, True, "train_err"], err[hi, True, "train_err"], plateau,
-        )  # fmt: skip
-        lines = [
-            evidence.format_verdict("C34a", at_scale(c34a, scale),
+            err[lo, True, "test_err"],
+            err[hi, True, "test_err"],
+            epochs,
+            err[lo, True, "train_err"],
+            err[hi, True, "train_err"],
+            plateau,
+        )
+        max_drop = 100 * max(plateau, default=float("inf"))
+        short = "; under one epoch of training" if epochs < 1 else ""
+        return [
+            evidence.format_verdict(
+                "C34a",
+                at_scale(c34a, scale),
                 f"plain nets' training error {pct(err[lo, False, 'train_err'])} at depth {lo} -> "
-                f"{pct(err[hi, False, 'train_err'])} at {hi} (test {pct(err[hi, False, 'test_err'])} "
-                f"at {hi}); residual training error at {hi}: {pct(err[hi, True, 'train_err'])} {tail}"),
-            evidence.format_verdict("C34c", at_scale(c34c, scale),
+                f"{pct(err[hi, False, 'train_err'])} at {hi} "
+                f"(test {pct(err[hi, False, 'test_err'])} at {hi}); "
+                f"residual training error at {hi}: {pct(err[hi, True, 'train_err'])} {tail}",
+            ),
+            evidence.format_verdict(
+                "C34c",
+                at_scale(c34c, scale),
                 f"residual nets' test error {pct(err[lo, True, 'test_err'])} at depth {lo} -> "
                 f"{pct(err[hi, True, 'test_err'])} at {hi} (training error "
                 f"{pct(err[lo, True, 'train_err'])} -> {pct(err[hi, True, 'train_err'])})"
-                f"{'; under one epoch of training' if epochs < 1 else ''}; their training "
-                f"loss fell by up to {100 * max(plateau, default=float('inf')):.1f} % from the last evaluation at or "
+                f"{short}; their training "
+                f"loss fell by up to {max_drop:.1f} % from the last evaluation at or "
                 f"before 80 % of the steps to the end (plateau: under "
-                f"{100 * rules.PLATEAU:.0f} %) {tail}"),
-        ]  # fmt: skip
-
-        deep_enough = hi >= 44
-        r = {(res, norm, init): grad_ratios(table, hi, res, norm, init)
-             for res in (False, True) for norm, init in (*AT_INIT_ONLY, TRAINED)}  # fmt: skip
-        r_w = grad_ratios(table, hi, False, "none", "torch", metric="grad_norm")
-        r_trained = grad_ratios(table, hi, False, "bn", "he", phase="trained")
-        c47 = (rules.c47_plain_early_gradients_vanish(r[(False, "none", "torch")],
-                                                      r[(False, "none", "he")], r_w)
-               if deep_enough else evidence.UNTESTABLE)  # fmt: skip
-        lines.append(evidence.format_verdict(
-            "C47", at_scale(c47, scale),
-            f"plain net of depth {hi} without batch norm, gradient arriving at the first conv / "
-            f"at the last one, at init: {spread(r[(False, 'none', 'torch')], '.1e')} with PyTorch's "
-            f"default init, {spread(r[(False, 'none', 'he')])} with He init (weight gradients, "
-            f"PyTorch init: {spread(r_w)}); with batch norm and He init "
-            f"{spread(r[(False, 'bn', 'he')])} at init, {spread(r_trained)} after training {tail}"))  # fmt: skip
-
-        # C35 in the setting where the gradient vanishes: PyTorch's default init
-        c35 = (rules.c35_residual_and_norm_fix_vanishing(
-                   r[(False, "none", "torch")], r[(True, "none", "torch")], r[(False, "bn", "torch")])
-               if deep_enough else evidence.UNTESTABLE)  # fmt: skip
-        lines.append(evidence.format_verdict(
-            "C35", at_scale(c35, scale),
-            f"depth {hi}, PyTorch's default init, arriving-gradient ratio first/last conv at init: "
-            f"plain {spread(r[(False, 'none', 'torch')], '.1e')}; with shortcuts "
-            f"{spread(r[(True, 'none', 'torch')])}; with batch norm {spread(r[(False, 'bn', 'torch')])}; "
-            f"both {spread(r[(True, 'bn', 'torch')])} {tail}"))  # fmt: skip
-        return lines
+                f"{100 * rules.PLATEAU:.0f} %) {tail}",
+            ),
+        ]
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
         t = table[(table.phase == "train") & (table.norm == "bn") & (table.init == "he")]
@@ -301,9 +357,14 @@ class ResnetDepth(Experiment):
         for (depth, residual), g in t.groupby(["depth", "residual"]):
             for ax, metric in zip(axes, ("train_acc", "test_acc")):
                 c = g[g.metric == metric].groupby("step")["value"].mean()
-                ax.plot(c.index, 100 * (1 - c.values), color=colors[cmap[depth] % 10],
-                        ls="-" if residual else "--", marker="o",
-                        label=f"{'ResNet' if residual else 'plain'}-{depth}")  # fmt: skip
+                ax.plot(
+                    c.index,
+                    100 * (1 - c.values),
+                    color=colors[cmap[depth] % 10],
+                    ls="-" if residual else "--",
+                    marker="o",
+                    label=f"{'ResNet' if residual else 'plain'}-{depth}",
+                )
         for ax, what in zip(axes, ("training", "test")):
             ax.set_xlabel("training step")
             ax.set_ylabel(f"{what} error (%)")
@@ -319,10 +380,14 @@ class ResnetDepth(Experiment):
                 ["residual", "norm", "init"]
             ):
                 seed0 = run[run.seed == run.seed.min()]
-                ax.plot(range(len(seed0)), seed0.value.values, marker=".",
-                        ls="-" if residual else "--",
-                        label=f"{'residual' if residual else 'plain'}, "
-                              f"{'BN' if norm == 'bn' else 'no norm'}, {init} init")  # fmt: skip
+                ax.plot(
+                    range(len(seed0)),
+                    seed0.value.values,
+                    marker=".",
+                    ls="-" if residual else "--",
+                    label=f"{'residual' if residual else 'plain'}, "
+                    f"{'BN' if norm == 'bn' else 'no norm'}, {init} init",
+                )
             ax.set_yscale("log")
             ax.set_xlabel("convolution (input → output)")
             ax.set_ylabel("‖∂L/∂y‖₂ (gradient arriving at the output)")
@@ -330,6 +395,52 @@ class ResnetDepth(Experiment):
             ax.legend(fontsize=7)
         paths.append(save_figure(fig, out_dir / "grad_norms.png"))
         return paths
+
+
+def _gradient_verdicts(table, hi: int, scale: str, tail: str) -> list[str]:
+    """C47 and C35, from the arriving-gradient ratios of the deepest nets (not testable
+    below depth 44)."""
+    deep_enough = hi >= 44
+    r = {
+        (res, norm, init): grad_ratios(table, hi, res, norm, init)
+        for res in (False, True)
+        for norm, init in (*AT_INIT_ONLY, TRAINED)
+    }
+    r_w = grad_ratios(table, hi, False, "none", "torch", metric="grad_norm")
+    r_trained = grad_ratios(table, hi, False, "bn", "he", phase="trained")
+    plain, plain_he = r[(False, "none", "torch")], r[(False, "none", "he")]
+    c47 = (
+        rules.c47_plain_early_gradients_vanish(plain, plain_he, r_w)
+        if deep_enough
+        else evidence.UNTESTABLE
+    )
+    # C35 in the setting where the gradient vanishes: PyTorch's default init
+    shortcut, bn = r[(True, "none", "torch")], r[(False, "bn", "torch")]
+    c35 = (
+        rules.c35_residual_and_norm_fix_vanishing(plain, shortcut, bn)
+        if deep_enough
+        else evidence.UNTESTABLE
+    )
+    return [
+        evidence.format_verdict(
+            "C47",
+            at_scale(c47, scale),
+            f"plain net of depth {hi} without batch norm, gradient arriving at the first "
+            f"conv / at the last one, at init: {spread(plain, '.1e')} with PyTorch's "
+            f"default init, {spread(plain_he)} with He init (weight gradients, "
+            f"PyTorch init: {spread(r_w)}); with batch norm and He init "
+            f"{spread(r[(False, 'bn', 'he')])} at init, {spread(r_trained)} after training "
+            f"{tail}",
+        ),
+        evidence.format_verdict(
+            "C35",
+            at_scale(c35, scale),
+            f"depth {hi}, PyTorch's default init, arriving-gradient ratio first/last conv at "
+            f"init: plain {spread(plain, '.1e')}; with shortcuts "
+            f"{spread(shortcut)}; with batch norm {spread(bn)}; "
+            f"both {spread(r[(True, 'bn', 'torch')])} {tail}",
+        ),
+    ]
 
 
 EXPERIMENT = ResnetDepth()

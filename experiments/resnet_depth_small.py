@@ -36,6 +36,18 @@ from .runner import Context, Experiment, at_scale
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    """The protocol at one scale: the ``depths`` and ``width`` of the narrow nets, the
+    image ``side`` after average pooling, the Fashion-MNIST subset sizes, SGD steps, batch,
+    learning rate, momentum and weight decay, and how often and on how many images to
+    evaluate.
+
+    Examples::
+
+        >>> from experiments.resnet_depth_small import CONFIGS
+        >>> sorted(CONFIGS), CONFIGS["smoke"].seeds
+        (['cpu', 'smoke'], (0,))
+    """
+
     depths: tuple[int, ...] = (6, 14, 30)
     width: int = 8
     side: int = 14
@@ -61,14 +73,25 @@ CONFIGS = {
         eval_every=2,
         train_eval=32,
         seeds=(0,),
-    ),  # fmt: skip
+    ),
     # 3 depths x 2 kinds x 3 seeds, 8 epochs of 5,000 images: 25 minutes on one shared core
     "cpu": Config(),
 }
 
 
 class ShortcutA(nn.Module):
-    """Option A of He et al.: subsample by ``stride`` and zero-pad the new channels."""
+    """Option A of He et al.: subsample by ``stride`` and zero-pad the new channels,
+    :math:`s(x) = [x_{::s, ::s}; 0]`.
+
+    Shape: ``(N, in_planes, H, W)`` → ``(N, planes, ceil(H/stride), ceil(W/stride))``.
+
+    Examples::
+
+        >>> import torch
+        >>> from experiments.resnet_depth_small import ShortcutA
+        >>> ShortcutA(8, 16, 2)(torch.randn(2, 8, 14, 14)).shape
+        torch.Size([2, 16, 7, 7])
+    """
 
     def __init__(self, in_planes: int, planes: int, stride: int):
         super().__init__()
@@ -80,7 +103,22 @@ class ShortcutA(nn.Module):
 
 
 class Block(nn.Module):
-    """``relu(BN(conv(relu(BN(conv(x))))) + s(x))``; no ``s(x)`` when plain."""
+    """``relu(BN(conv(relu(BN(conv(x))))) + s(x))``; no ``s(x)`` when plain.
+
+    Args:
+        stride: stride of the first convolution (and of the shortcut).
+        residual: add the shortcut ``s(x)`` (identity, or :class:`ShortcutA` when the
+            shape changes); ``False`` gives the plain block.
+
+    Shape: ``(N, in_planes, H, W)`` → ``(N, planes, ceil(H/stride), ceil(W/stride))``.
+
+    Examples::
+
+        >>> import torch
+        >>> from experiments.resnet_depth_small import Block
+        >>> Block(8, 16, 2, residual=True)(torch.randn(2, 8, 14, 14)).shape
+        torch.Size([2, 16, 7, 7])
+    """
 
     def __init__(self, in_planes: int, planes: int, stride: int, residual: bool):
         super().__init__()
@@ -90,8 +128,11 @@ class Block(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.shortcut = None
         if residual:
-            self.shortcut = (ShortcutA(in_planes, planes, stride)
-                             if stride != 1 or in_planes != planes else nn.Identity())  # fmt: skip
+            self.shortcut = (
+                ShortcutA(in_planes, planes, stride)
+                if stride != 1 or in_planes != planes
+                else nn.Identity()
+            )
 
     def forward(self, x):
         out = torch.relu(self.bn1(self.conv1(x)))
@@ -109,8 +150,11 @@ def build(depth: int, residual: bool, width: int = 8) -> nn.Module:
             f"resnet_depth_small: expected depth = 4n + 2 (6, 10, 14, ...), got {depth}"
         )
     n = (depth - 2) // 4
-    layers: list[nn.Module] = [nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width),
-                               nn.ReLU()]  # fmt: skip
+    layers: list[nn.Module] = [
+        nn.Conv2d(1, width, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+    ]
     for stage, planes in enumerate((width, 2 * width)):
         for b in range(n):
             stride = 2 if stage == 1 and b == 0 else 1
@@ -133,6 +177,18 @@ def small_fashion(config: Config):
 
 
 class ResnetDepthSmall(Experiment):
+    """The ``resnet_depth_small`` experiment (``python -m experiments resnet_depth_small``):
+    plain vs residual narrow nets at growing depth, trained to a plateau.
+
+    Examples::
+
+        >>> from experiments.resnet_depth_small import EXPERIMENT
+        >>> EXPERIMENT.claims
+        ('C34a', 'C34c')
+        >>> EXPERIMENT.key_columns
+        ('depth', 'residual', 'seed')
+    """
+
     name = "resnet_depth_small"
     description = "plain vs residual narrow nets at growing depth, trained to a plateau"
     claims = ("C34a", "C34c")
@@ -141,15 +197,22 @@ class ResnetDepthSmall(Experiment):
     configs = CONFIGS
 
     def units(self, config: Config, seeds) -> list[dict]:
-        return [{"depth": d, "residual": r, "seed": s}
-                for s in seeds for d in config.depths for r in (False, True)]  # fmt: skip
+        return [
+            {"depth": d, "residual": r, "seed": s}
+            for s in seeds
+            for d in config.depths
+            for r in (False, True)
+        ]
 
     def run_unit(self, unit: dict, config: Config, ctx: Context) -> list[dict]:
         data = small_fashion(config)
         model = build(unit["depth"], unit["residual"], config.width).to(ctx.device)
         points = train_cifar_recipe(model, data, config, ctx, unit["seed"])
-        return [{"step": p["step"], "metric": k, "value": p[k]} for p in points
-                for k in ("train_loss", "train_acc", "test_loss", "test_acc")]  # fmt: skip
+        return [
+            {"step": p["step"], "metric": k, "value": p[k]}
+            for p in points
+            for k in ("train_loss", "train_acc", "test_loss", "test_acc")
+        ]
 
     # ---------------------------------------------------------------- verdicts
 
@@ -157,8 +220,10 @@ class ResnetDepthSmall(Experiment):
     def curves(table, depth: int, residual: bool, metric: str) -> list[list[tuple[int, float]]]:
         """One ``[(step, value), ...]`` curve per seed, seeds in order."""
         t = table[(table.depth == depth) & (table.residual == residual) & (table.metric == metric)]
-        return [list(zip(g.step.astype(int), g.value.astype(float)))
-                for _, g in sorted(t.groupby("seed"), key=lambda kv: kv[0])]  # fmt: skip
+        return [
+            list(zip(g.step.astype(int), g.value.astype(float)))
+            for _, g in sorted(t.groupby("seed"), key=lambda kv: kv[0])
+        ]
 
     def verdicts(self, table, config: Config, scale: str) -> list[str]:
         """C34a and C34c by the rules of :mod:`scratch.rules.gradient_flow` (the ones
@@ -169,17 +234,20 @@ class ResnetDepthSmall(Experiment):
         n_seeds = int(table.seed.nunique())
         epochs = config.steps * config.batch / config.n_train
         why = "" if scale == "smoke" else evidence.too_few_seeds(n_seeds)
-        tail = (f"({scale} scale, Fashion-MNIST at {config.side}x{config.side}, width "
-                f"{config.width}-{2 * config.width}, {config.n_train} training images, "
-                f"{config.steps} steps = {epochs:.0f} epochs, depths {lo}-{hi}, "
-                f"{n_seeds} seed(s){why})")  # fmt: skip
+        tail = (
+            f"({scale} scale, Fashion-MNIST at {config.side}x{config.side}, width "
+            f"{config.width}-{2 * config.width}, {config.n_train} training images, "
+            f"{config.steps} steps = {epochs:.0f} epochs, depths {lo}-{hi}, "
+            f"{n_seeds} seed(s){why})"
+        )
 
         def err(depth, residual, part):
             return [1 - c[-1][1] for c in self.curves(table, depth, residual, f"{part}_acc")]
 
         def drops(depth, residual):
-            return [rules.last_fifth_drop(c) for c in self.curves(table, depth, residual,
-                                                                   "train_loss")]  # fmt: skip
+            return [
+                rules.last_fifth_drop(c) for c in self.curves(table, depth, residual, "train_loss")
+            ]
 
         def pct(values) -> str:
             return evidence.fmt_seeds(values, ".1f", 100.0, " %")
@@ -187,22 +255,33 @@ class ResnetDepthSmall(Experiment):
         c34a = rules.c34a_plain_nets_degrade(err(lo, False, "train"), err(hi, False, "train"))
         plateau = drops(lo, True) + drops(hi, True)
         c34c = rules.c34c_deeper_residual_better(
-            err(lo, True, "test"), err(hi, True, "test"), epochs,
-            err(lo, True, "train"), err(hi, True, "train"), plateau,
-        )  # fmt: skip
+            err(lo, True, "test"),
+            err(hi, True, "test"),
+            epochs,
+            err(lo, True, "train"),
+            err(hi, True, "train"),
+            plateau,
+        )
+        max_drop = 100 * max(plateau, default=float("inf"))
         return [
-            evidence.format_verdict("C34a", at_scale(c34a, scale),
+            evidence.format_verdict(
+                "C34a",
+                at_scale(c34a, scale),
                 f"plain nets' training error {pct(err(lo, False, 'train'))} at depth {lo} -> "
                 f"{pct(err(hi, False, 'train'))} at {hi} (test {pct(err(hi, False, 'test'))}); "
-                f"residual training error at {hi}: {pct(err(hi, True, 'train'))} {tail}"),
-            evidence.format_verdict("C34c", at_scale(c34c, scale),
+                f"residual training error at {hi}: {pct(err(hi, True, 'train'))} {tail}",
+            ),
+            evidence.format_verdict(
+                "C34c",
+                at_scale(c34c, scale),
                 f"residual nets' test error {pct(err(lo, True, 'test'))} at depth {lo} -> "
                 f"{pct(err(hi, True, 'test'))} at {hi} (training error "
                 f"{pct(err(lo, True, 'train'))} -> {pct(err(hi, True, 'train'))}); their training "
-                f"loss fell by up to {100 * max(plateau, default=float('inf')):.1f} % from the last evaluation at or "
+                f"loss fell by up to {max_drop:.1f} % from the last evaluation at or "
                 f"before 80 % of the steps to the end (plateau: under "
-                f"{100 * rules.PLATEAU:.0f} %) {tail}"),
-        ]  # fmt: skip
+                f"{100 * rules.PLATEAU:.0f} %) {tail}",
+            ),
+        ]
 
     def figures(self, table, config: Config, out_dir: Path) -> list[Path]:
         fig, axes = new_figure(2, width=5.0)
@@ -210,9 +289,14 @@ class ResnetDepthSmall(Experiment):
             color = f"C{sorted(config.depths).index(int(depth)) % 10}"
             for ax, metric in zip(axes, ("train_acc", "test_acc")):
                 c = g[g.metric == metric].groupby("step")["value"].mean()
-                ax.plot(c.index, 100 * (1 - c.values), color=color, marker=".",
-                        ls="-" if residual else "--",
-                        label=f"{'residual' if residual else 'plain'}-{depth}")  # fmt: skip
+                ax.plot(
+                    c.index,
+                    100 * (1 - c.values),
+                    color=color,
+                    marker=".",
+                    ls="-" if residual else "--",
+                    label=f"{'residual' if residual else 'plain'}-{depth}",
+                )
         for ax, what in zip(axes, ("training", "test")):
             ax.set_xlabel("training step")
             ax.set_ylabel(f"{what} error (%, mean over seeds)")

@@ -61,6 +61,10 @@ class Context:
 
 @dataclasses.dataclass
 class RunResult:
+    """What :func:`run` did: the results folder and its files, whether every unit is done
+    (``complete``; then ``verdicts`` and ``figures`` are filled in) and how many units
+    this call ran (``units_run``). :meth:`table` reads ``results.csv`` as a DataFrame."""
+
     out_dir: Path
     csv_path: Path
     provenance_path: Path
@@ -204,6 +208,7 @@ def _is_oom(error: BaseException) -> bool:
 
 
 def describe(unit: dict) -> str:
+    """``k=v, ...``: a unit as progress bars and error messages name it."""
     return ", ".join(f"{k}={v}" for k, v in unit.items())
 
 
@@ -226,171 +231,249 @@ def run(
     ``max_units`` stops after that many new units (an interruption on purpose);
     ``force`` deletes earlier results in the folder first.
     """
-    from tqdm.auto import tqdm
+    config = _check_experiment(experiment, scale)
+    seeds = list(seeds) if seeds is not None else list(getattr(config, "seeds", (0,)))
+    if threads is not None:
+        torch.set_num_threads(threads)
+    dev = resolve_device(device)
+    out_dir = Path(out) if out is not None else RESULTS_DIR / experiment.name / scale
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if force:
+        _clear(out_dir)
+    config_json = _json_ready(dataclasses.asdict(config))
+    provenance = _read_provenance(out_dir, experiment.name, scale, config_json)
+    done = _done_keys(experiment, out_dir, provenance)
+    units = experiment.units(config, seeds)
+    pending = _pending(experiment, units, done)
+    env = environment(dev)
+    if provenance is None:
+        provenance = _new_provenance(experiment, scale, config_json)
+    elif pending:
+        _warn_if_other_device(experiment.name, provenance, env)
+    log = _Session(provenance, out_dir / PROVENANCE_NAME, env, seeds, len(units), len(pending))
+    ctx = Context(device=dev, scale=scale, out_dir=out_dir)
+    todo = pending if max_units is None else pending[:max_units]
+    _run_units(experiment, config, ctx, todo, log, progress)
+    complete = log.session["units_run"] == len(pending)
+    verdict_lines, figures = _finish(experiment, config, ctx, env, log) if complete else ([], [])
+    log.save("complete" if complete else "partial")
+    csv_path, prov_path = out_dir / CSV_NAME, out_dir / PROVENANCE_NAME
+    units_run = log.session["units_run"]
+    return RunResult(out_dir, csv_path, prov_path, complete, verdict_lines, figures, units_run)
 
+
+def _check_experiment(experiment: Experiment, scale: str):
+    """The config of ``experiment`` at ``scale``, after checking the class attributes."""
     name = experiment.name
     if scale not in experiment.configs:
         raise ExperimentError(
             f"{name}: unknown scale {scale!r}; choose from {list(experiment.configs)}"
         )
-    config = experiment.configs[scale]
-    config_json = _json_ready(dataclasses.asdict(config))
-    seeds = list(seeds) if seeds is not None else list(getattr(config, "seeds", (0,)))
-    if threads is not None:
-        torch.set_num_threads(threads)
-    dev = resolve_device(device)
-
-    out_dir = Path(out) if out is not None else RESULTS_DIR / name / scale
-    out_dir.mkdir(parents=True, exist_ok=True)
-    csv_path, prov_path = out_dir / CSV_NAME, out_dir / PROVENANCE_NAME
-    verdict_path = out_dir / VERDICTS_NAME
-    columns, key_columns = list(experiment.columns), list(experiment.key_columns)
-    if not set(key_columns) <= set(columns):
+    key_columns = list(experiment.key_columns)
+    if not set(key_columns) <= set(experiment.columns):
         raise ExperimentError(f"{name}: key_columns {key_columns} are not all in columns")
+    return experiment.configs[scale]
 
-    if force:
-        for path in [
-            csv_path,
-            prov_path,
-            verdict_path,
-            *out_dir.glob("*.png"),
-            *out_dir.glob("*.md"),
-        ]:
-            path.unlink(missing_ok=True)
 
-    # ---- what is there already, and is it ours?
-    provenance: dict[str, Any] | None = None
-    if prov_path.exists():
-        try:
-            provenance = json.loads(prov_path.read_text(encoding="utf-8"))
-            if not isinstance(provenance, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as e:
-            raise ExperimentError(
-                f"{prov_path} is corrupt ({e}); use --force to start over"
-            ) from None
-        if provenance.get("experiment") != name or provenance.get("scale") != scale:
-            raise ExperimentError(
-                f"{out_dir} holds results of experiment {provenance.get('experiment')!r} at "
-                f"scale {provenance.get('scale')!r}, not {name!r} at {scale!r}; refusing to "
-                "overwrite them. Use another --out, or --force to start over."
-            )
-        if provenance.get("config") != config_json:
-            raise ExperimentError(
-                f"{out_dir} was made with a different {scale} config of {name} "
-                f"({provenance.get('config')}); resuming would mix them. Use --force to start over."
-            )
-    if csv_path.exists():
-        if provenance is None:
-            raise ExperimentError(
-                f"{csv_path} exists without {PROVENANCE_NAME}: not a results folder this runner "
-                "wrote. Use another --out or --force to start over."
-            )
-        existing = read_results(csv_path, columns)
-    else:
-        existing = []
+def _clear(out_dir: Path) -> None:
+    """``--force``: delete the results, provenance, verdicts and figures in ``out_dir``."""
+    names = [CSV_NAME, PROVENANCE_NAME, VERDICTS_NAME]
+    for path in [*(out_dir / n for n in names), *out_dir.glob("*.png"), *out_dir.glob("*.md")]:
+        path.unlink(missing_ok=True)
+
+
+def _read_provenance(
+    out_dir: Path, name: str, scale: str, config_json: Any
+) -> dict[str, Any] | None:
+    """The provenance already in ``out_dir`` (None if none), after checking that it is a run
+    of the same experiment, scale and config."""
+    prov_path = out_dir / PROVENANCE_NAME
+    if not prov_path.exists():
+        return None
+    try:
+        provenance = json.loads(prov_path.read_text(encoding="utf-8"))
+        if not isinstance(provenance, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, ValueError) as e:
+        raise ExperimentError(f"{prov_path} is corrupt ({e}); use --force to start over") from None
+    found_name, found_scale = provenance.get("experiment"), provenance.get("scale")
+    if found_name != name or found_scale != scale:
+        raise ExperimentError(
+            f"{out_dir} holds results of experiment {found_name!r} at "
+            f"scale {found_scale!r}, not {name!r} at {scale!r}; refusing to "
+            "overwrite them. Use another --out, or --force to start over."
+        )
+    if provenance.get("config") != config_json:
+        raise ExperimentError(
+            f"{out_dir} was made with a different {scale} config of {name} "
+            f"({provenance.get('config')}); resuming would mix them. Use --force to start over."
+        )
+    return provenance
+
+
+def _done_keys(experiment: Experiment, out_dir: Path, provenance: dict | None) -> set[tuple]:
+    """The key-column values of the units already in ``results.csv`` (which is created,
+    header only, when missing)."""
+    csv_path = out_dir / CSV_NAME
+    columns = list(experiment.columns)
+    if not csv_path.exists():
         atomic_write_text(csv_path, _render([columns]))
-    key_idx = [columns.index(k) for k in key_columns]
-    done = {tuple(row[i] for i in key_idx) for row in existing}
+        return set()
+    if provenance is None:
+        raise ExperimentError(
+            f"{csv_path} exists without {PROVENANCE_NAME}: not a results folder this runner "
+            "wrote. Use another --out or --force to start over."
+        )
+    existing = read_results(csv_path, columns)
+    key_idx = [columns.index(k) for k in experiment.key_columns]
+    return {tuple(row[i] for i in key_idx) for row in existing}
 
-    units = experiment.units(config, seeds)
+
+def _pending(experiment: Experiment, units: list[dict], done: set[tuple]) -> list[dict]:
+    """The units not in ``done``, after checking that each has exactly the key columns."""
+    key_columns = list(experiment.key_columns)
     for unit in units:
         if set(unit) != set(key_columns):
-            raise ExperimentError(f"{name}: unit {unit} does not match key_columns {key_columns}")
-    pending = [u for u in units if tuple(_cell(u[k]) for k in key_columns) not in done]
-
-    env = environment(dev)
-    if provenance is None:
-        provenance = {"experiment": name, "scale": scale, "smoke": scale == "smoke",
-                      "claims": list(experiment.claims), "config": config_json,
-                      "seeds": [], "wall_time_s": 0.0, "sessions": []}  # fmt: skip
-    else:
-        last = (provenance.get("sessions") or [{}])[-1]
-        if pending and last.get("device_name") not in (None, env["device_name"]):
-            warnings.warn(
-                f"resuming {name} on {env['device_name']}; earlier units ran on "
-                f"{last.get('device_name')} (the provenance records both sessions)",
-                RuntimeWarning,
-                stacklevel=2,
+            raise ExperimentError(
+                f"{experiment.name}: unit {unit} does not match key_columns {key_columns}"
             )
-    provenance["seeds"] = sorted(set(provenance.get("seeds", [])) | set(seeds))
-    provenance.update({k: v for k, v in env.items() if k != "argv"})
-    session = {"started_utc": utc_now(), "argv": env["argv"], "device": env["device"],
-               "device_name": env["device_name"], "units_run": 0, "wall_time_s": 0.0}  # fmt: skip
-    provenance["sessions"].append(session)
-    wall_before = float(provenance.get("wall_time_s", 0.0))
-    t0 = time.perf_counter()
+    return [u for u in units if tuple(_cell(u[k]) for k in key_columns) not in done]
 
-    def save_provenance(status: str) -> None:
-        session["wall_time_s"] = round(time.perf_counter() - t0, 3)
-        provenance.update(
+
+def _new_provenance(experiment: Experiment, scale: str, config_json: Any) -> dict[str, Any]:
+    return {
+        "experiment": experiment.name,
+        "scale": scale,
+        "smoke": scale == "smoke",
+        "claims": list(experiment.claims),
+        "config": config_json,
+        "seeds": [],
+        "wall_time_s": 0.0,
+        "sessions": [],
+    }
+
+
+def _warn_if_other_device(name: str, provenance: dict[str, Any], env: dict[str, Any]) -> None:
+    """Warn when a run resumes on another device than its last session ran on."""
+    last = (provenance.get("sessions") or [{}])[-1]
+    if last.get("device_name") not in (None, env["device_name"]):
+        warnings.warn(
+            f"resuming {name} on {env['device_name']}; earlier units ran on "
+            f"{last.get('device_name')} (the provenance records both sessions)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+class _Session:
+    """This session's entry in the provenance, and ``provenance.json`` rewritten on
+    :meth:`save` (at the start, after each unit, and at the end)."""
+
+    def __init__(self, provenance, path: Path, env, seeds, n_units: int, n_pending: int):
+        self.provenance, self.path, self.env = provenance, path, env
+        self.n_units, self.n_pending = n_units, n_pending
+        provenance["seeds"] = sorted(set(provenance.get("seeds", [])) | set(seeds))
+        provenance.update({k: v for k, v in env.items() if k != "argv"})
+        self.session = {
+            "started_utc": utc_now(),
+            "argv": env["argv"],
+            "device": env["device"],
+            "device_name": env["device_name"],
+            "units_run": 0,
+            "wall_time_s": 0.0,
+        }
+        provenance["sessions"].append(self.session)
+        self.wall_before = float(provenance.get("wall_time_s", 0.0))
+        self.t0 = time.perf_counter()
+        self.save("running")
+
+    def save(self, status: str) -> None:
+        session = self.session
+        session["wall_time_s"] = round(time.perf_counter() - self.t0, 3)
+        self.provenance.update(
             status=status,
-            units_total=len(units),
-            units_done=len(units) - len(pending) + session["units_run"],
-            wall_time_s=round(wall_before + session["wall_time_s"], 3),
+            units_total=self.n_units,
+            units_done=self.n_units - self.n_pending + session["units_run"],
+            wall_time_s=round(self.wall_before + session["wall_time_s"], 3),
             date_utc=utc_now(),
         )
-        atomic_write_text(prov_path, json.dumps(_json_ready(provenance), indent=2) + "\n")
+        atomic_write_text(self.path, json.dumps(_json_ready(self.provenance), indent=2) + "\n")
 
-    save_provenance("running")
-    ctx = Context(device=dev, scale=scale, out_dir=out_dir)
-    todo = pending if max_units is None else pending[:max_units]
-    bar = tqdm(total=len(units), initial=len(units) - len(pending), desc=f"{name} ({scale})",
-               unit="cfg", file=sys.stderr, disable=not progress, dynamic_ncols=True)  # fmt: skip
+
+def _run_units(experiment: Experiment, config, ctx: Context, todo, log: _Session, progress):
+    """Run each unit of ``todo`` and append its rows to ``results.csv`` at once."""
+    from tqdm.auto import tqdm
+
+    csv_path = ctx.out_dir / CSV_NAME
+    bar = tqdm(
+        total=log.n_units,
+        initial=log.n_units - log.n_pending,
+        desc=f"{experiment.name} ({ctx.scale})",
+        unit="cfg",
+        file=sys.stderr,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     try:
         for unit in todo:
             bar.set_postfix_str(describe(unit), refresh=True)
-            if "seed" in unit:
-                _seed(int(unit["seed"]), experiment.deterministic)
-            try:
-                rows = experiment.run_unit(dict(unit), config, ctx)
-            except Exception as e:
-                if _is_oom(e):
-                    raise ExperimentError(
-                        f"{name}: out of memory on {env['device_name']} at {describe(unit)} "
-                        f"({str(e).splitlines()[0]}). Finished configurations are saved; rerun "
-                        "to resume, or use a smaller scale."
-                    ) from e
-                raise
-            if not rows:
-                raise ExperimentError(f"{name}: unit {describe(unit)} returned no rows")
-            rendered = []
-            for row in rows:
-                row = {**row, **unit}
-                if set(row) != set(columns):
-                    raise ExperimentError(
-                        f"{name}: a row has columns {sorted(row)}, expected {sorted(columns)}"
-                    )
-                rendered.append([_cell(row[c]) for c in columns])
+            rendered = _unit_rows(experiment, unit, config, ctx, log.env["device_name"])
             text = csv_path.read_text(encoding="utf-8")
             atomic_write_text(csv_path, text + _render(rendered))
-            session["units_run"] += 1
-            save_provenance("running")
+            log.session["units_run"] += 1
+            log.save("running")
             bar.update(1)
     except BaseException:
-        save_provenance("interrupted")
+        log.save("interrupted")
         raise
     finally:
         bar.close()
 
-    complete = session["units_run"] == len(pending)
-    verdict_lines: list[str] = []
-    figures: list[Path] = []
-    if complete:
-        import pandas as pd
 
-        table = pd.read_csv(csv_path)
-        table.attrs["device"] = f"{env['device']}: {env['device_name']}"
-        verdict_lines = list(experiment.verdicts(table, config, scale))
-        if experiment.claims or verdict_lines:
-            atomic_write_text(verdict_path, "".join(line + "\n" for line in verdict_lines))
-        figures = [Path(p) for p in experiment.figures(table, config, out_dir)]
-        provenance["files"] = sorted(
-            p.name for p in [csv_path, verdict_path, *figures] if p.exists()
-        )
-    save_provenance("complete" if complete else "partial")
-    return RunResult(out_dir, csv_path, prov_path, complete, verdict_lines, figures,
-                     session["units_run"])  # fmt: skip
+def _unit_rows(experiment: Experiment, unit: dict, config, ctx: Context, device_name: str):
+    """Seed, run one unit, and return its rows as CSV cells (out of memory: a message that
+    names the unit)."""
+    name, columns = experiment.name, list(experiment.columns)
+    if "seed" in unit:
+        _seed(int(unit["seed"]), experiment.deterministic)
+    try:
+        rows = experiment.run_unit(dict(unit), config, ctx)
+    except Exception as e:
+        if _is_oom(e):
+            raise ExperimentError(
+                f"{name}: out of memory on {device_name} at {describe(unit)} "
+                f"({str(e).splitlines()[0]}). Finished configurations are saved; rerun "
+                "to resume, or use a smaller scale."
+            ) from e
+        raise
+    if not rows:
+        raise ExperimentError(f"{name}: unit {describe(unit)} returned no rows")
+    rendered = []
+    for row in rows:
+        row = {**row, **unit}
+        if set(row) != set(columns):
+            raise ExperimentError(
+                f"{name}: a row has columns {sorted(row)}, expected {sorted(columns)}"
+            )
+        rendered.append([_cell(row[c]) for c in columns])
+    return rendered
+
+
+def _finish(experiment: Experiment, config, ctx: Context, env, log: _Session):
+    """A complete run's verdicts (written to ``verdicts.txt``) and figures."""
+    import pandas as pd
+
+    out_dir = ctx.out_dir
+    csv_path, verdict_path = out_dir / CSV_NAME, out_dir / VERDICTS_NAME
+    table = pd.read_csv(csv_path)
+    table.attrs["device"] = f"{env['device']}: {env['device_name']}"
+    verdict_lines = list(experiment.verdicts(table, config, ctx.scale))
+    if experiment.claims or verdict_lines:
+        atomic_write_text(verdict_path, "".join(line + "\n" for line in verdict_lines))
+    figures = [Path(p) for p in experiment.figures(table, config, out_dir)]
+    files = [csv_path, verdict_path, *figures]
+    log.provenance["files"] = sorted(p.name for p in files if p.exists())
+    return verdict_lines, figures
 
 
 def rejudge(experiment: Experiment, scale: str, out: str | os.PathLike | None = None) -> list[str]:

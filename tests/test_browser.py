@@ -112,7 +112,8 @@ JS_MATH = r"""() => {
 JS_RAW_TEX_IN_PROSE = r"""() => {
   const article = document.querySelector("article") || document.body;
   // #search-results: the search page quotes the pages' plain-text source, math included.
-  const skip = "pre, code, script, style, .math, mjx-container, .highlight, .cell_output, .output, #search-results";
+  const skip = "pre, code, script, style, .math, mjx-container, .highlight, .cell_output, "
+               + ".output, #search-results";
   const pattern = /\$\$|\\\(|\\\[|\$[^\s$][^$]*\$/;
   const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
   const found = [];
@@ -137,7 +138,8 @@ JS_RAW_TABLES = r"""() => {
 # may scroll, as code does in any book; what a cell prints must wrap.
 JS_WIDE_BLOCKS = r"""() => {
   const found = [];
-  for (const el of document.querySelectorAll("article .cell_output pre, article .cell_output .text_html")) {
+  const blocks = "article .cell_output pre, article .cell_output .text_html";
+  for (const el of document.querySelectorAll(blocks)) {
     if (el.offsetParent === null) continue;  // folded (a closed dropdown): not on screen
     if (el.scrollWidth > el.clientWidth + 2) {
       found.push(`${el.scrollWidth}px in ${el.clientWidth}px: ` + el.innerText.trim().slice(0, 80));
@@ -368,7 +370,9 @@ def _expected_launch_links(docname: str) -> dict[str, str]:
     ui = "lab/tree" if launch.get("notebook_interface") == "jupyterlab" else "tree"
     return {
         "Colab": f"{launch['colab_url']}/github/{org_repo}/blob/{repo['branch']}/{path}",
-        "Binder": f"{launch['binderhub_url']}/v2/gh/{org_repo}/{repo['branch']}?urlpath={ui}/{path}",
+        "Binder": (
+            f"{launch['binderhub_url']}/v2/gh/{org_repo}/{repo['branch']}?urlpath={ui}/{path}"
+        ),
     }
 
 

@@ -26,10 +26,23 @@ ROOT = Path(__file__).resolve().parent.parent
 HAVE_FASHION = any((FASHION_MNIST_DIR / f"t10k-images-idx3-ubyte{s}").exists() for s in ("", ".gz"))
 NEEDS_FASHION = {"dropout_vs_batchnorm", "resnet_depth", "resnet_depth_small"}
 PROVENANCE_KEYS = {
-    "experiment", "scale", "smoke", "config", "seeds", "device", "device_name", "torch_version",
-    "cuda_version", "git_commit", "date_utc", "wall_time_s", "status", "sessions", "units_done",
+    "experiment",
+    "scale",
+    "smoke",
+    "config",
+    "seeds",
+    "device",
+    "device_name",
+    "torch_version",
+    "cuda_version",
+    "git_commit",
+    "date_utc",
+    "wall_time_s",
+    "status",
+    "sessions",
+    "units_done",
     "units_total",
-}  # fmt: skip
+}
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -143,8 +156,10 @@ class Toy(Experiment):
             raise RuntimeError("killed")
         if unit["k"] == self.oom_at:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return [{"metric": "square", "value": float(unit["k"] ** 2)},
-                {"metric": "device", "value": ctx.device.type}]  # fmt: skip
+        return [
+            {"metric": "square", "value": float(unit["k"] ** 2)},
+            {"metric": "device", "value": ctx.device.type},
+        ]
 
     def verdicts(self, table, config, scale):
         ok = (table[table.metric == "square"].value.astype(float) >= 0).all()
@@ -233,7 +248,7 @@ def test_out_of_memory_names_the_configuration(tmp_path):
 
 
 def test_cli_errors_and_list(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(registry.EXPERIMENTS, "toy", "toy")
+    monkeypatch.setattr(registry, "EXPERIMENTS", [*registry.EXPERIMENTS, "toy"])
     monkeypatch.setattr(registry, "get", lambda name: Toy() if name == "toy" else None)
     assert main(["toy", "--device", "cpu", "--out", str(tmp_path), "--no-progress"]) == 0
     (tmp_path / "results.csv").write_text("x\n")
@@ -243,8 +258,13 @@ def test_cli_errors_and_list(tmp_path, capsys, monkeypatch):
 
 
 def test_python_m_experiments_list():
-    out = subprocess.run([sys.executable, "-m", "experiments", "list"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "experiments", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     for name in registry.names():
         assert name in out.stdout
@@ -260,50 +280,68 @@ def _resnet_table(plain_torch_ratio: float, bn_torch_ratio: float, seeds=(0, 1, 
     (a little different per seed) and ``steps`` of training per net."""
     import pandas as pd
 
-    ratios = {(False, "none", "he"): 0.06, (False, "none", "torch"): plain_torch_ratio,
-              (False, "bn", "torch"): bn_torch_ratio, (False, "bn", "he"): 30.0,
-              (True, "none", "he"): 8.0, (True, "none", "torch"): 0.5,
-              (True, "bn", "torch"): 20.0, (True, "bn", "he"): 100.0}  # fmt: skip
+    ratios = {
+        (False, "none", "he"): 0.06,
+        (False, "none", "torch"): plain_torch_ratio,
+        (False, "bn", "torch"): bn_torch_ratio,
+        (False, "bn", "he"): 30.0,
+        (True, "none", "he"): 8.0,
+        (True, "none", "torch"): 0.5,
+        (True, "bn", "torch"): 20.0,
+        (True, "bn", "he"): 100.0,
+    }
     rows = []
     for seed in seeds:
-        jitter = 1 + 0.05 * seed
         for depth in (20, 56):
             for (res, norm, init), ratio in ratios.items():
                 key = {"depth": depth, "residual": res, "norm": norm, "init": init, "seed": seed}
-                for metric in ("arriving_grad_norm", "grad_norm"):
-                    for layer, value in (("conv1", ratio * jitter), ("mid", 1.0), ("fc_in", 1.0)):
-                        rows.append({**key, "phase": "init", "step": 0, "metric": metric,
-                                     "layer": layer, "value": value})  # fmt: skip
-                if (norm, init) == ("bn", "he"):
-                    acc = {
-                        "train_acc": 0.9 - depth / 1000 * (not res) - 0.001 * seed,
-                        "test_acc": 0.85 + depth / 1000 * res - 0.001 * seed,
-                    }
-                    for metric, value in acc.items():
-                        rows.append({**key, "phase": "train", "step": steps, "metric": metric,
-                                     "layer": "", "value": value})  # fmt: skip
-                    for step, loss in ((steps * 4 // 5, 0.31), (steps, 0.30)):  # a plateau
-                        rows.append({**key, "phase": "train", "step": step,
-                                     "metric": "train_loss", "layer": "", "value": loss})  # fmt: skip
-                    for layer in ("conv1", "fc_in"):
-                        rows.append({**key, "phase": "trained", "step": steps,
-                                     "metric": "arriving_grad_norm", "layer": layer, "value": 1.0})  # fmt: skip
+                rows += _resnet_net_rows(key, ratio, steps)
     return pd.DataFrame(rows)
+
+
+def _row(key: dict, phase: str, step: int, metric: str, layer: str, value: float) -> dict:
+    return {**key, "phase": phase, "step": step, "metric": metric, "layer": layer, "value": value}
+
+
+def _resnet_net_rows(key: dict, ratio: float, steps: int) -> list[dict]:
+    """One net's made-up rows: gradients at init; for the trained setting (BN, He init)
+    also its accuracies, a training-loss plateau and gradients after training."""
+    depth, res, seed = key["depth"], key["residual"], key["seed"]
+    jitter = 1 + 0.05 * seed
+    rows = [
+        _row(key, "init", 0, metric, layer, value)
+        for metric in ("arriving_grad_norm", "grad_norm")
+        for layer, value in (("conv1", ratio * jitter), ("mid", 1.0), ("fc_in", 1.0))
+    ]
+    if (key["norm"], key["init"]) != ("bn", "he"):
+        return rows
+    acc = {
+        "train_acc": 0.9 - depth / 1000 * (not res) - 0.001 * seed,
+        "test_acc": 0.85 + depth / 1000 * res - 0.001 * seed,
+    }
+    rows += [_row(key, "train", steps, metric, "", value) for metric, value in acc.items()]
+    plateau = ((steps * 4 // 5, 0.31), (steps, 0.30))
+    rows += [_row(key, "train", step, "train_loss", "", loss) for step, loss in plateau]
+    for layer in ("conv1", "fc_in"):
+        rows.append(_row(key, "trained", steps, "arriving_grad_norm", layer, 1.0))
+    return rows
 
 
 @pytest.mark.parametrize(
     ("plain_torch", "bn_torch", "c47", "c35"),
     [
-        (1e-20, 5e3, evidence.CAVEAT, evidence.CAVEAT),  # vanishes with torch's init only; BN explodes
+        # vanishes with torch's init only; BN explodes
+        (1e-20, 5e3, evidence.CAVEAT, evidence.CAVEAT),
         (1e-20, 2.0, evidence.CAVEAT, evidence.CAVEAT),  # BN fixes it: holds, a caveat at cpu scale
         (1e-20, 0.01, evidence.CAVEAT, evidence.FAILS),  # BN does not fix it
         (0.5, 2.0, evidence.FAILS, evidence.UNTESTABLE),  # nothing vanishes: nothing to fix
     ],
-)  # fmt: skip
+)
 def test_resnet_depth_gradient_verdicts_follow_the_ratios(plain_torch, bn_torch, c47, c35):
     exp = registry.get("resnet_depth")
-    config = dataclasses.replace(exp.configs["cpu"], depths=(20, 56), steps=400, n_train=10000,
-                                 batch=32)  # fmt: skip
+    config = dataclasses.replace(
+        exp.configs["cpu"], depths=(20, 56), steps=400, n_train=10000, batch=32
+    )
     table = _resnet_table(plain_torch, bn_torch)
     found = {c: s for c, s, _ in evidence.parse("\n".join(exp.verdicts(table, config, "cpu")))}
     # 3 seeds: plain nets degrade with depth and residual ones improve in the made-up
@@ -321,8 +359,12 @@ def test_resnet_depth_one_seed_or_one_epoch_decides_nothing():
     config = dataclasses.replace(exp.configs["cpu"], depths=(20, 56))  # 300 x 32 < 10,000
     table = _resnet_table(1e-20, 2.0, seeds=(0,), steps=300)
     found = {c: s for c, s, _ in evidence.parse("\n".join(exp.verdicts(table, config, "cpu")))}
-    assert found == {"C34a": evidence.INCONCLUSIVE, "C34c": evidence.UNTESTABLE,
-                     "C47": evidence.INCONCLUSIVE, "C35": evidence.INCONCLUSIVE}  # fmt: skip
+    assert found == {
+        "C34a": evidence.INCONCLUSIVE,
+        "C34c": evidence.UNTESTABLE,
+        "C47": evidence.INCONCLUSIVE,
+        "C35": evidence.INCONCLUSIVE,
+    }
 
 
 def test_at_scale_tempers_a_rule_verdict_by_scale():
@@ -346,8 +388,17 @@ def _small_table(final_drop: float, seeds=(0, 1, 2)):
                 for step in range(100, 1100, 100):
                     loss = 0.5 if step <= 800 else 0.5 * (1 - final_drop)
                     values = {"train_loss": loss, "train_acc": 1 - err, "test_acc": 1 - err - 0.01}
-                    rows += [{"depth": depth, "residual": res, "seed": seed, "step": step,
-                              "metric": m, "value": v} for m, v in values.items()]  # fmt: skip
+                    rows += [
+                        {
+                            "depth": depth,
+                            "residual": res,
+                            "seed": seed,
+                            "step": step,
+                            "metric": m,
+                            "value": v,
+                        }
+                        for m, v in values.items()
+                    ]
     return pd.DataFrame(rows)
 
 

@@ -64,9 +64,11 @@ LAB_SETTINGS = {
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook tab in front
 
 # Code cells and their prompts: "[ ]:" never run, "[*]:" running or queued, "[3]:" done.
+# (A cell whose input is collapsed, such as the launch cell or an exercise's solution,
+# shows an empty prompt: it is left out here, and the outputs below show it ran.)
 JS_PROMPTS = f"""() => Array.from(
   document.querySelectorAll("{PANEL} .jp-CodeCell .jp-InputPrompt")
-).map(p => p.textContent.trim())"""
+).map(p => p.textContent.trim()).filter(t => t !== "")"""
 
 # The status bar says "Python 3 (ipykernel) | Idle" once the kernel is up and idle.
 JS_KERNEL_IDLE = """() => /\\|\\s*Idle(?![a-z])/.test(
@@ -306,6 +308,10 @@ def test_lab_runs_a_chapter_through_the_ui(lab, tmp_path) -> None:
         shown = page.locator(f"{PANEL} .jp-OutputArea-output .scratch-source")
         assert shown.count() >= 1, "no layer source (scratch.show) among the outputs"
         assert "class Linear" in shown.first.inner_text(), shown.first.inner_text()[:300]
+        # an exercise: the check cell answers the stub, the hidden solution passes its check
+        text = page.locator(f"{PANEL} .jp-OutputArea-output").all_inner_texts()
+        assert any("linear_forward: not attempted yet" in t for t in text), "no exercise check"
+        assert any(t.startswith("✓ linear_forward: right") for t in text), "solution not run"
         page.close()
     assert blocked == [], f"JupyterLab asked for the network: {blocked}"
     assert writes.read_text() == "", "the chapter wrote into the repository"

@@ -51,16 +51,22 @@ def test_beta_lies_between_the_curvatures_and_doubles_with_them():
 
 def test_a_linear_loss_is_perfectly_smooth():
     model = Quadratic([1.0, -2.0])
-    out = landscape(model, torch.zeros(1), torch.zeros(1), [0.1, 1.0],
-                    lambda out, y: (torch.tensor([1.0, 2.0], dtype=torch.float64) * out).sum())  # fmt: skip
+    out = landscape(
+        model,
+        torch.zeros(1),
+        torch.zeros(1),
+        [0.1, 1.0],
+        lambda out, y: (torch.tensor([1.0, 2.0], dtype=torch.float64) * out).sum(),
+    )
     assert out["beta"] == 0.0 and out["grad_change"] == 0.0
     assert out["loss_range"] == pytest.approx(1.0 * 5, rel=1e-9)  # slope ||g||^2 = 5, eta 1
 
 
 def test_landscape_changes_nothing_in_the_model():
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), DriftingNoise(8), nn.ReLU(),
-                        nn.Linear(8, 3))  # fmt: skip
+    net = nn.Sequential(
+        nn.Linear(5, 8), nn.BatchNorm1d(8), DriftingNoise(8), nn.ReLU(), nn.Linear(8, 3)
+    )
     x, y = torch.randn(32, 5), torch.randint(0, 3, (32,))
     net(x)  # one step of the noise
     before = {k: v.clone() for k, v in net.state_dict().items()}
@@ -134,9 +140,11 @@ def test_input_moments_sees_the_training_input_and_changes_nothing():
 
 
 def test_drift_known_values():
-    m = [(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0])),
-         (torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])),
-         (torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0]))]  # fmt: skip
+    m = [
+        (torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0])),
+        (torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])),
+        (torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])),
+    ]
     # moves: (1/1 + 1/2) / 2 = 0.75, then 0; mean 0.375 (eps 0)
     assert drift(m, eps=0.0) == pytest.approx(0.375)
     with pytest.raises(ValueError, match="at least two"):

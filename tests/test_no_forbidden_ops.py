@@ -16,24 +16,74 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "scratch"
 
 # Fused kernels a layer could hide behind: torch.<name>(...) or tensor.<name>(...).
 FORBIDDEN_TORCH = {
-    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "convolution",
-    "embedding", "embedding_bag",
-    "rnn_tanh", "rnn_relu", "lstm", "gru", "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell",
-    "gru_cell", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
-    "batch_norm", "native_batch_norm", "layer_norm", "native_layer_norm", "group_norm",
-    "native_group_norm", "instance_norm",
-    "dropout", "feature_dropout", "alpha_dropout", "native_dropout", "bernoulli_",
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d_with_indices",
-    "max_pool2d_with_indices", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-    "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "softmax", "log_softmax", "_softmax",
-    "relu", "relu_", "gelu", "sigmoid", "sigmoid_", "tanh", "tanh_",
-    "scaled_dot_product_attention", "_native_multi_head_attention",
-    "linear", "addmm", "bilinear",
-}  # fmt: skip
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "convolution",
+    "embedding",
+    "embedding_bag",
+    "rnn_tanh",
+    "rnn_relu",
+    "lstm",
+    "gru",
+    "rnn_tanh_cell",
+    "rnn_relu_cell",
+    "lstm_cell",
+    "gru_cell",
+    "_thnn_fused_lstm_cell",
+    "_thnn_fused_gru_cell",
+    "batch_norm",
+    "native_batch_norm",
+    "layer_norm",
+    "native_layer_norm",
+    "group_norm",
+    "native_group_norm",
+    "instance_norm",
+    "dropout",
+    "feature_dropout",
+    "alpha_dropout",
+    "native_dropout",
+    "bernoulli_",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "max_pool1d_with_indices",
+    "max_pool2d_with_indices",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "softmax",
+    "log_softmax",
+    "_softmax",
+    "relu",
+    "relu_",
+    "gelu",
+    "sigmoid",
+    "sigmoid_",
+    "tanh",
+    "tanh_",
+    "scaled_dot_product_attention",
+    "_native_multi_head_attention",
+    "linear",
+    "addmm",
+    "bilinear",
+}
 # torch.nn containers a model may use; every other nn.<Name> is a layer we re-implement.
-ALLOWED_NN = {"Module", "ModuleList", "ModuleDict", "Parameter", "ParameterList",
-              "ParameterDict", "Sequential", "Identity", "Buffer"}  # fmt: skip
+ALLOWED_NN = {
+    "Module",
+    "ModuleList",
+    "ModuleDict",
+    "Parameter",
+    "ParameterList",
+    "ParameterDict",
+    "Sequential",
+    "Identity",
+    "Buffer",
+}
 ALLOWED_F = {"pad"}
 
 
@@ -125,7 +175,10 @@ def test_checker_catches_each_kind_of_call(snippet: str) -> None:
 
 
 def test_checker_allows_elementary_ops() -> None:
-    ok = "import torch.nn.functional as F\ny = F.pad(x, (1, 1))\nz = torch.einsum('ij,jk->ik', a, b)\nm = nn.Module()"
+    ok = (
+        "import torch.nn.functional as F\ny = F.pad(x, (1, 1))\n"
+        "z = torch.einsum('ij,jk->ik', a, b)\nm = nn.Module()"
+    )
     assert violations(ok, "<snippet>") == []
 
 

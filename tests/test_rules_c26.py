@@ -10,13 +10,18 @@ from scratch.rules import regularization as r
 LRS = (0.03, 0.1)
 
 
-def tables(noisy_acc, noisy_steps=(45, 50, 55), bn_drift=(0.01, 0.011, 0.012),
-           noisy_drift=(0.9, 1.0, 1.1), plain_acc=(0.69, 0.70, 0.71), lrs=LRS):  # fmt: skip
+def tables(
+    noisy_acc,
+    noisy_steps=(45, 50, 55),
+    bn_drift=(0.01, 0.011, 0.012),
+    noisy_drift=(0.9, 1.0, 1.1),
+    plain_acc=(0.69, 0.70, 0.71),
+    lrs=LRS,
+):
     """acc, drift, steps per learning rate; BN 80 %, plain 70 % unless told."""
     acc = {lr: {"plain": plain_acc, "bn": (0.79, 0.80, 0.81), "noisy": noisy_acc} for lr in lrs}
     drift = {lr: {"plain": (0.19, 0.20, 0.21), "bn": bn_drift, "noisy": noisy_drift} for lr in lrs}
-    steps = {lr: {"plain": (140, 150, 151), "bn": (28, 30, 32), "noisy": noisy_steps}
-             for lr in lrs}  # fmt: skip
+    steps = {lr: {"plain": (140, 150, 151), "bn": (28, 30, 32), "noisy": noisy_steps} for lr in lrs}
     return acc, drift, steps
 
 

@@ -30,8 +30,14 @@ def test_c02():
 
 
 def test_c03():
-    ok = dict(same_train_bytes=1.5e15, conv_train_bytes=1e9, conv_params=896,
-              conv_flop_growth=1276.0, pixel_growth=1276.0, budget_bytes=80 * GiB)  # fmt: skip
+    ok = dict(
+        same_train_bytes=1.5e15,
+        conv_train_bytes=1e9,
+        conv_params=896,
+        conv_flop_growth=1276.0,
+        pixel_growth=1276.0,
+        budget_bytes=80 * GiB,
+    )
     assert r.c03_dense_out_of_reach_at_1000(**ok, squeeze_train_bytes=6e9) == CAVEAT
     assert r.c03_dense_out_of_reach_at_1000(**ok, squeeze_train_bytes=1e12) == HOLDS
     fits = ok | {"same_train_bytes": 1e9}

@@ -66,8 +66,12 @@ def test_c22():
 
 
 def c23_row(train_none, test_none, train_dropout, test_dropout):
-    return {"train_none": train_none, "test_none": test_none,
-            "train_dropout": train_dropout, "test_dropout": test_dropout}  # fmt: skip
+    return {
+        "train_none": train_none,
+        "test_none": test_none,
+        "train_dropout": train_dropout,
+        "test_dropout": test_dropout,
+    }
 
 
 # per seed: training accuracy 0.99 without dropout
@@ -126,23 +130,48 @@ def test_c25():
 
 
 def c27_row(train_plain, test_plain, train_bn, test_bn, test_dropout):
-    return {"train_plain": train_plain, "test_plain": test_plain, "train_bn": train_bn,
-            "test_bn": test_bn, "test_dropout": test_dropout}  # fmt: skip
+    return {
+        "train_plain": train_plain,
+        "test_plain": test_plain,
+        "train_bn": train_bn,
+        "test_bn": test_bn,
+        "test_dropout": test_dropout,
+    }
 
 
 def test_c27():
     f = r.c27_batchnorm_regularizes_and_replaces_dropout
     # BN's gap smaller than plain's and BN at least as good as dropout
-    both_ = c27_row((0.90, 0.91, 0.89), (0.70, 0.71, 0.70), (0.85, 0.86, 0.84), (0.76, 0.77, 0.76),
-                    (0.76, 0.75, 0.77))  # fmt: skip
+    both_ = c27_row(
+        (0.90, 0.91, 0.89),
+        (0.70, 0.71, 0.70),
+        (0.85, 0.86, 0.84),
+        (0.76, 0.77, 0.76),
+        (0.76, 0.75, 0.77),
+    )
     # BN wins on held-out accuracy with a larger gap: faster fitting, not less overfitting
-    faster = c27_row((0.78, 0.79, 0.78), (0.71, 0.72, 0.71), (0.90, 0.89, 0.91), (0.76, 0.76, 0.75),
-                     (0.72, 0.72, 0.71))  # fmt: skip
+    faster = c27_row(
+        (0.78, 0.79, 0.78),
+        (0.71, 0.72, 0.71),
+        (0.90, 0.89, 0.91),
+        (0.76, 0.76, 0.75),
+        (0.72, 0.72, 0.71),
+    )
     # the gap shrinks but BN falls behind dropout
-    behind = c27_row((0.90, 0.91, 0.89), (0.70, 0.71, 0.70), (0.80, 0.81, 0.79), (0.70, 0.71, 0.70),
-                     (0.80, 0.79, 0.80))  # fmt: skip
-    noisy = c27_row((0.90, 0.91, 0.89), (0.70, 0.71, 0.70), (0.80, 0.95, 0.70), (0.70, 0.75, 0.65),
-                    (0.70, 0.71, 0.70))  # fmt: skip
+    behind = c27_row(
+        (0.90, 0.91, 0.89),
+        (0.70, 0.71, 0.70),
+        (0.80, 0.81, 0.79),
+        (0.70, 0.71, 0.70),
+        (0.80, 0.79, 0.80),
+    )
+    noisy = c27_row(
+        (0.90, 0.91, 0.89),
+        (0.70, 0.71, 0.70),
+        (0.80, 0.95, 0.70),
+        (0.70, 0.75, 0.65),
+        (0.70, 0.71, 0.70),
+    )
     assert f({1e-3: both_, 3e-3: both_}) == HOLDS
     assert f({1e-3: both_, 3e-3: faster}) == CAVEAT
     assert f({1e-3: faster, 3e-3: behind}) == FAILS

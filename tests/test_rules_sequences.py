@@ -80,8 +80,10 @@ def test_c12c_outcomes() -> None:
     assert f(*close) == HOLDS
     assert rules.gru_vs_lstm(close[0][20], close[1][20]) == "about as well"
     # far better OR far worse: not "about as well" at this budget
-    much_better = ({25: [0.93, 0.92, 0.94], 50: [0.71, 0.78, 0.70]},
-                   {25: [0.60, 0.50, 0.70], 50: [0.08, 0.08, 0.13]})  # fmt: skip
+    much_better = (
+        {25: [0.93, 0.92, 0.94], 50: [0.71, 0.78, 0.70]},
+        {25: [0.60, 0.50, 0.70], 50: [0.08, 0.08, 0.13]},
+    )
     assert f(*much_better) == FAILS
     assert rules.gru_vs_lstm(much_better[0][50], much_better[1][50]) == "better"
     worse = ({20: [0.30, 0.25, 0.28]}, {20: [0.99, 0.98, 0.99]})

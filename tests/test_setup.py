@@ -41,34 +41,69 @@ def test_every_requirement_is_an_exact_pin_and_the_key_versions_are_the_required
     assert p["torch"] == "2.14.1"
     assert p["torchvision"] == "0.29.1"
     assert p["jupyter-book"] == "1.0.4.post1"
-    for name in ["sphinx-book-theme", "nbval", "pytest", "pytest-xdist", "hypothesis", "pandas",
-                 "matplotlib", "jupyterlab", "ipykernel", "mnist1d", "scikit-learn",
-                 "scikit-image", "tqdm", "torchinfo", "ruff", "sphinx-exercise"]:  # fmt: skip
+    for name in [
+        "sphinx-book-theme",
+        "nbval",
+        "pytest",
+        "pytest-xdist",
+        "hypothesis",
+        "pandas",
+        "matplotlib",
+        "jupyterlab",
+        "ipykernel",
+        "mnist1d",
+        "scikit-learn",
+        "scikit-image",
+        "tqdm",
+        "torchinfo",
+        "ruff",
+        "sphinx-exercise",
+    ]:
         assert name in p, f"{name} is not pinned in requirements.txt"
 
 
 # Environments of the laptops readers bring (packaging.markers' keys), besides Linux.
 READER_PLATFORMS = {
-    "macOS (Apple silicon)": {"sys_platform": "darwin", "platform_system": "Darwin",
-                              "os_name": "posix", "platform_machine": "arm64"},
-    "Windows": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt",
-                "platform_machine": "AMD64"},
-    "Linux": {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
-              "platform_machine": "x86_64"},
-}  # fmt: skip
+    "macOS (Apple silicon)": {
+        "sys_platform": "darwin",
+        "platform_system": "Darwin",
+        "os_name": "posix",
+        "platform_machine": "arm64",
+    },
+    "Windows": {
+        "sys_platform": "win32",
+        "platform_system": "Windows",
+        "os_name": "nt",
+        "platform_machine": "AMD64",
+    },
+    "Linux": {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": "x86_64",
+    },
+}
 # Packages with wheels for Linux only (the CUDA runtime torch's Linux wheel pulls in) and
 # packages that exist for one other platform only.
 LINUX_ONLY = re.compile(r"^(nvidia-|cuda-|triton$)")
-ONLY_ON = {"appnope": "macOS (Apple silicon)", "colorama": "Windows", "pywin32": "Windows",
-           "pywinpty": "Windows"}  # fmt: skip
+ONLY_ON = {
+    "appnope": "macOS (Apple silicon)",
+    "colorama": "Windows",
+    "pywin32": "Windows",
+    "pywinpty": "Windows",
+}
 
 
 def _selected(platform: str) -> set[str]:
     from packaging.markers import Marker
 
-    env = {"python_version": "3.11", "python_full_version": "3.11.7",
-           "implementation_name": "cpython", "platform_python_implementation": "CPython",
-           **READER_PLATFORMS[platform]}  # fmt: skip
+    env = {
+        "python_version": "3.11",
+        "python_full_version": "3.11.7",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        **READER_PLATFORMS[platform],
+    }
     return {n for n, _, marker in requirement_lines() if not marker or Marker(marker).evaluate(env)}
 
 

@@ -49,7 +49,8 @@ def cell() -> dict:
         "cell_type": "code",
         "execution_count": None,
         "id": "launch-setup",
-        "metadata": {"tags": [TAG]},
+        # collapsed in JupyterLab (it still runs with Run All); removed from the HTML book
+        "metadata": {"tags": [TAG], "jupyter": {"source_hidden": True}},
         "outputs": [],
         "source": SOURCE.splitlines(True),
     }

@@ -9,6 +9,26 @@ names and ``state_dict`` keys as its ``torch.nn`` namesake, so weights load both
 
 Names are imported lazily (PEP 562), so ``import scratch`` stays cheap and each layer
 family lives in a file of its own.
+
+What lives where (``src/scratch/``):
+
+=======================  ===========================================================
+Layers                   ``linear``, ``activation``, ``conv``, ``pooling``,
+                         ``embedding``, ``recurrent``, ``attention``, ``transformer``,
+                         ``dropout``, ``normalization``; ``init`` (initializers) and
+                         ``_checks`` (the input checks they share). Each is tested
+                         against torch in ``tests/layers/``.
+Models                   ``scratch.models``: ``mlp``, ``small_cnn``, ``cifar_resnet``,
+                         ``resnet``, ``densenet``, ``sequence``, whole networks built
+                         from the layers.
+Analysis tools           ``scratch.models.diagnostics`` (gradient norms per layer),
+                         ``scratch.models.summary`` (``shape_table``),
+                         ``scratch.landscape`` (covariate shift, loss landscape).
+Book infrastructure      ``evidence`` (verdicts), ``rules`` (claim rules), ``data``
+                         (offline data sets), ``wordvectors``, ``show``
+                         (``show_source``), ``exercises``, ``training`` (the one
+                         training loop), ``utils`` (seeds), ``reproducibility``.
+=======================  ===========================================================
 """
 
 from __future__ import annotations

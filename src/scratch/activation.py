@@ -29,8 +29,19 @@ from torch import Tensor, nn
 
 from ._checks import check_float, check_tensor
 
-__all__ = ["GELU", "ReLU", "Sigmoid", "Softmax", "Tanh",
-           "gelu", "log_softmax", "relu", "sigmoid", "softmax", "tanh"]  # fmt: skip
+__all__ = [
+    "GELU",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "gelu",
+    "log_softmax",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
 
 
 def _neg_abs(x: Tensor) -> Tensor:
@@ -39,7 +50,19 @@ def _neg_abs(x: Tensor) -> Tensor:
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
-    r""":math:`\operatorname{relu}(x) = \max(0, x)`; gradient 1 where :math:`x > 0`, else 0."""
+    r""":math:`\operatorname{relu}(x) = \max(0, x)`; gradient 1 where :math:`x > 0`, else 0.
+
+    Args:
+        x: the input, any shape.
+        inplace: if ``True``, write the result into ``x`` itself.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.activation import relu
+        >>> relu(torch.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
     check_tensor("relu", "input", x)
     if inplace:
         # x[x <= 0] = 0, in the input's own memory
@@ -53,6 +76,18 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
     ``'none'``: :math:`\tfrac12 x\,(1 + \operatorname{erf}(x/\sqrt2))`;
     ``'tanh'``: :math:`\tfrac12 x\,(1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715 x^3)))`.
+
+    Args:
+        x: the input, a floating-point tensor of any shape.
+        approximate: ``'none'`` for the exact :math:`\Phi` (via ``erf``), ``'tanh'`` for the
+            tanh fit.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.activation import gelu
+        >>> gelu(torch.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.1587,  0.0000,  0.8413])
     """
     check_float("gelu", "input", x)
     if approximate == "none":
@@ -66,7 +101,15 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    r""":math:`\sigma(x) = 1/(1 + e^{-x})`, evaluated without overflow for any :math:`x`."""
+    r""":math:`\sigma(x) = 1/(1 + e^{-x})`, evaluated without overflow for any :math:`x`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.activation import sigmoid
+        >>> sigmoid(torch.tensor([-1000.0, 0.0, 1000.0]))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
     check_float("sigmoid", "input", x)
     # e = exp(-|x|) in (0, 1]
     e = torch.exp(_neg_abs(x))
@@ -75,7 +118,16 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def tanh(x: Tensor) -> Tensor:
-    r""":math:`\tanh(x) = (e^{x} - e^{-x})/(e^{x} + e^{-x}) = 2\sigma(2x) - 1`, odd in :math:`x`."""
+    r""":math:`\tanh(x) = (e^{x} - e^{-x})/(e^{x} + e^{-x}) = 2\sigma(2x) - 1`, odd in
+    :math:`x`, finite for any :math:`x`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.activation import tanh
+        >>> tanh(torch.tensor([-1000.0, 0.0, 1.0]))
+        tensor([-1.0000,  0.0000,  0.7616])
+    """
     check_float("tanh", "input", x)
     # u = expm1(-2|x|) in (-1, 0]
     u = torch.expm1(2.0 * _neg_abs(x))
@@ -96,7 +148,22 @@ def _check_dim(layer: str, x: Tensor, dim: int) -> None:
 
 
 def softmax(x: Tensor, dim: int, dtype: torch.dtype | None = None) -> Tensor:
-    r""":math:`\operatorname{softmax}(x)_i = e^{x_i - m} / \sum_j e^{x_j - m}`, :math:`m = \max_j x_j`."""
+    r""":math:`\operatorname{softmax}(x)_i = e^{x_i - m} / \sum_j e^{x_j - m}` along ``dim``,
+    with :math:`m = \max_j x_j`, so no exponent overflows.
+
+    Args:
+        x: the input, a floating-point tensor.
+        dim: the axis whose slices sum to 1.
+        dtype: if given, ``x`` is cast to it first (e.g. to compute in float64).
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.activation import softmax
+        >>> softmax(torch.tensor([[1.0, 2.0, 3.0], [1000.0, 1000.0, 0.0]]), dim=1)
+        tensor([[0.0900, 0.2447, 0.6652],
+                [0.5000, 0.5000, 0.0000]])
+    """
     check_float("softmax", "input", x)
     _check_dim("softmax", x, dim)
     if dtype is not None:
@@ -111,7 +178,21 @@ def softmax(x: Tensor, dim: int, dtype: torch.dtype | None = None) -> Tensor:
 
 
 def log_softmax(x: Tensor, dim: int, dtype: torch.dtype | None = None) -> Tensor:
-    r""":math:`\log\operatorname{softmax}(x)_i = (x_i - m) - \log\sum_j e^{x_j - m}`."""
+    r""":math:`\log\operatorname{softmax}(x)_i = (x_i - m) - \log\sum_j e^{x_j - m}`, with
+    :math:`m = \max_j x_j`: finite where ``log(softmax(x))`` would give :math:`-\infty`.
+
+    Args:
+        x: the input, a floating-point tensor.
+        dim: the axis along which to normalize.
+        dtype: if given, ``x`` is cast to it first.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.activation import log_softmax
+        >>> log_softmax(torch.tensor([0.0, 200.0]), dim=0)
+        tensor([-200.,    0.])
+    """
     check_float("log_softmax", "input", x)
     _check_dim("log_softmax", x, dim)
     if dtype is not None:
@@ -124,11 +205,21 @@ def log_softmax(x: Tensor, dim: int, dtype: torch.dtype | None = None) -> Tensor
 
 
 class ReLU(nn.Module):
-    r"""Rectified linear unit, :math:`\max(0, x)` elementwise.
+    r"""Rectified linear unit, :math:`\operatorname{ReLU}(x) = \max(0, x)` elementwise.
+
+    Args:
+        inplace: if ``True``, do the operation in place on the input. Default: ``False``.
 
     Shape:
         - Input: :math:`(*)`, any shape.
         - Output: :math:`(*)`, same shape.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.ReLU()
+        >>> m(torch.tensor([-2.0, 3.0]))
+        tensor([0., 3.])
     """
 
     def __init__(self, inplace: bool = False) -> None:
@@ -136,7 +227,7 @@ class ReLU(nn.Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        check_tensor("ReLU", "input", input)
+        check_tensor(type(self).__name__, "input", input)
         return relu(input, inplace=self.inplace)
 
     def extra_repr(self) -> str:
@@ -144,23 +235,36 @@ class ReLU(nn.Module):
 
 
 class GELU(nn.Module):
-    r"""Gaussian error linear unit :math:`x\,\Phi(x)` (``approximate='tanh'``: the tanh fit).
+    r"""Gaussian error linear unit :math:`\operatorname{GELU}(x) = x\,\Phi(x)`, with
+    :math:`\Phi` the standard normal CDF.
+
+    Args:
+        approximate: ``'none'`` (default) for the exact :math:`\Phi`; ``'tanh'`` for
+            :math:`\tfrac12 x\,(1 + \tanh(\sqrt{2/\pi}\,(x + 0.044715 x^3)))`.
 
     Shape:
         - Input: :math:`(*)`, any shape.
         - Output: :math:`(*)`, same shape.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.GELU(approximate="tanh")
+        >>> m(torch.randn(2, 3)).shape
+        torch.Size([2, 3])
     """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         if approximate not in ("none", "tanh"):
+            name = type(self).__name__
             raise ValueError(
-                f"GELU: expected approximate to be 'none' or 'tanh', got {approximate!r}"
+                f"{name}: expected approximate to be 'none' or 'tanh', got {approximate!r}"
             )
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("GELU", "input", input)
+        check_float(type(self).__name__, "input", input)
         return gelu(input, approximate=self.approximate)
 
     def extra_repr(self) -> str:
@@ -168,40 +272,65 @@ class GELU(nn.Module):
 
 
 class Sigmoid(nn.Module):
-    r"""Logistic sigmoid :math:`1/(1+e^{-x})` elementwise, stable for any :math:`x`.
+    r"""Logistic sigmoid :math:`\sigma(x) = 1/(1+e^{-x})` elementwise, stable for any
+    :math:`x`.
 
     Shape:
         - Input: :math:`(*)`, any shape.
         - Output: :math:`(*)`, same shape.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.Sigmoid()
+        >>> m(torch.tensor([0.0]))
+        tensor([0.5000])
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("Sigmoid", "input", input)
+        check_float(type(self).__name__, "input", input)
         return sigmoid(input)
 
 
 class Tanh(nn.Module):
-    r"""Hyperbolic tangent elementwise, stable for any :math:`x`.
+    r"""Hyperbolic tangent :math:`\tanh(x) = (e^{x} - e^{-x})/(e^{x} + e^{-x})` elementwise,
+    stable for any :math:`x`.
 
     Shape:
         - Input: :math:`(*)`, any shape.
         - Output: :math:`(*)`, same shape.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.Tanh()
+        >>> m(torch.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7616])
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("Tanh", "input", input)
+        check_float(type(self).__name__, "input", input)
         return tanh(input)
 
 
 class Softmax(nn.Module):
     r""":math:`\operatorname{softmax}(x)_i = e^{x_i} / \sum_j e^{x_j}` along ``dim``.
 
-    ``dim=None`` picks torch's legacy implicit dimension (0 for 0-, 1- and 3-D inputs,
-    else 1) and warns, as torch does.
+    Args:
+        dim: the axis whose slices sum to 1. ``None`` picks torch's legacy implicit
+            dimension (0 for 0-, 1- and 3-D inputs, else 1) and warns, as torch does.
 
     Shape:
         - Input: :math:`(*)`, any shape.
         - Output: :math:`(*)`, same shape; slices along ``dim`` sum to 1.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.Softmax(dim=1)
+        >>> m(torch.zeros(2, 4))
+        tensor([[0.2500, 0.2500, 0.2500, 0.2500],
+                [0.2500, 0.2500, 0.2500, 0.2500]])
     """
 
     def __init__(self, dim: int | None = None) -> None:
@@ -209,7 +338,8 @@ class Softmax(nn.Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("Softmax", "input", input)
+        name = type(self).__name__
+        check_float(name, "input", input)
         dim = self.dim
         if dim is None:
             warnings.warn(
@@ -218,7 +348,7 @@ class Softmax(nn.Module):
                 stacklevel=2,
             )
             dim = 0 if input.dim() in (0, 1, 3) else 1
-        _check_dim("Softmax", input, dim)
+        _check_dim(name, input, dim)
         return softmax(input, dim)
 
     def extra_repr(self) -> str:

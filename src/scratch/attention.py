@@ -4,7 +4,8 @@ A query asks "which of the keys look like me?"; the answer is a softmax over the
 dot products, and the output is the matching average of the values:
 
 .. math::
-    \operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\Big(\frac{QK^\top}{\sqrt{E}} + M\Big) V
+    \operatorname{Attention}(Q, K, V)
+    = \operatorname{softmax}\!\Big(\frac{QK^\top}{\sqrt{E}} + M\Big) V
 
 with :math:`Q \in \mathbb{R}^{L \times E}` (L queries), :math:`K \in \mathbb{R}^{S \times E}`,
 :math:`V \in \mathbb{R}^{S \times E_v}` (S key/value pairs) and an additive mask :math:`M`
@@ -40,7 +41,7 @@ from ._checks import check_float, check_probability, check_tensor, same_dtype_de
 from .activation import softmax
 from .dropout import dropout
 from .init import constant_, xavier_normal_, xavier_uniform_
-from .linear import Linear
+from .linear import Linear, linear
 
 __all__ = ["MultiheadAttention", "attention_weights", "scaled_dot_product_attention"]
 
@@ -95,6 +96,29 @@ def _repeat_kv_heads(layer: str, query: Tensor, x: Tensor, name: str) -> Tensor:
     return x.repeat_interleave(hq // hkv, dim=-3)
 
 
+def _check_attn_mask(attn_mask: Tensor | None, is_causal: bool, shape: torch.Size) -> None:
+    """SDPA's mask rules: none with ``is_causal``; bool or float; broadcastable to (*, L, S)."""
+    if is_causal and attn_mask is not None:
+        raise ValueError(
+            f"{_SDPA}: expected attn_mask=None when is_causal=True (the causal mask is built "
+            f"here), got an attn_mask of shape {tuple(attn_mask.shape)}"
+        )
+    if attn_mask is None:
+        return
+    check_tensor(_SDPA, "attn_mask", attn_mask)
+    if attn_mask.dtype != torch.bool and not attn_mask.is_floating_point():
+        raise TypeError(
+            f"{_SDPA}: expected a bool or floating-point attn_mask, got {attn_mask.dtype}"
+        )
+    try:
+        torch.broadcast_shapes(attn_mask.shape, shape)
+    except RuntimeError:
+        raise ValueError(
+            f"{_SDPA}: expected attn_mask broadcastable to (*, L, S) = {tuple(shape)}, "
+            f"got shape {tuple(attn_mask.shape)}"
+        ) from None
+
+
 def attention_weights(
     query: Tensor,
     key: Tensor,
@@ -107,35 +131,30 @@ def attention_weights(
 
     Row :math:`i` says how query :math:`i` spreads its attention over the S keys: it is
     non-negative and sums to 1 (or is all 0 where the mask leaves nothing to attend to).
-    ``scaled_dot_product_attention`` is :math:`A V`. Arguments as there.
+    ``scaled_dot_product_attention`` is :math:`A V`.
+
+    Args:
+        attn_mask, is_causal, scale, enable_gqa: as in :func:`scaled_dot_product_attention`
+            (bool mask: ``True`` = *may attend*).
 
     Shape:
         - query: :math:`(*, L, E)`, key: :math:`(*, S, E)`
         - attn_mask: broadcastable to :math:`(*, L, S)`
         - Output: :math:`(*, L, S)`
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.attention import attention_weights
+        >>> A = attention_weights(torch.randn(2, 4, 8), torch.randn(2, 6, 8), is_causal=True)
+        >>> A.shape, A[0, 0].tolist()  # query 0 sees key 0 only
+        (torch.Size([2, 4, 6]), [1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     """
     _check_qkv(_SDPA, query, key, None)
     L, S = query.shape[-2], key.shape[-2]
     if enable_gqa:
         key = _repeat_kv_heads(_SDPA, query, key, "key")
-    if is_causal and attn_mask is not None:
-        raise ValueError(
-            f"{_SDPA}: expected attn_mask=None when is_causal=True (the causal mask is built "
-            f"here), got an attn_mask of shape {tuple(attn_mask.shape)}"
-        )
-    if attn_mask is not None:
-        check_tensor(_SDPA, "attn_mask", attn_mask)
-        if attn_mask.dtype != torch.bool and not attn_mask.is_floating_point():
-            raise TypeError(
-                f"{_SDPA}: expected a bool or floating-point attn_mask, got {attn_mask.dtype}"
-            )
-        try:
-            torch.broadcast_shapes(attn_mask.shape, query.shape[:-2] + (L, S))
-        except RuntimeError:
-            raise ValueError(
-                f"{_SDPA}: expected attn_mask broadcastable to (*, L, S) = "
-                f"{tuple(query.shape[:-2]) + (L, S)}, got shape {tuple(attn_mask.shape)}"
-            ) from None
+    _check_attn_mask(attn_mask, is_causal, query.shape[:-2] + (L, S))
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
 
     # logits s_ij = <q_i, k_j> * scale: (*, L, E) @ (*, E, S) -> (*, L, S)
@@ -164,7 +183,9 @@ def scaled_dot_product_attention(
     scale: float | None = None,
     enable_gqa: bool = False,
 ) -> Tensor:
-    r"""Attention: :math:`\operatorname{softmax}(QK^\top \cdot \text{scale} + M)\,V`, as ``F.scaled_dot_product_attention``.
+    r"""Attention :math:`\operatorname{softmax}(QK^\top \cdot \text{scale} + M)\,V`.
+
+    The twin of ``F.scaled_dot_product_attention``.
 
     Args:
         attn_mask: bool (``True`` = may attend) or float (added to the logits),
@@ -182,6 +203,13 @@ def scaled_dot_product_attention(
     Shape:
         - query: :math:`(*, L, E)`, key: :math:`(*, S, E)`, value: :math:`(*, S, E_v)`
         - Output: :math:`(*, L, E_v)`
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> q, k, v = torch.randn(2, 4, 8), torch.randn(2, 6, 8), torch.randn(2, 6, 3)
+        >>> scratch.scaled_dot_product_attention(q, k, v).shape
+        torch.Size([2, 4, 3])
     """
     _check_qkv(_SDPA, query, key, value)
     dropout_p = check_probability(_SDPA, "dropout_p", dropout_p)
@@ -211,10 +239,34 @@ def _additive_mask(layer: str, name: str, mask: Tensor | None, dtype: torch.dtyp
     return mask.to(dtype)
 
 
-def _project(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    # x W^T + b: (T, N, E_in) @ (E_in, E) -> (T, N, E)
-    y = x @ weight.T
-    return y if bias is None else y + bias
+def _merge_masks(
+    mask: Tensor | None, kpm: Tensor | None, N: int, H: int, L: int, S: int
+) -> Tensor | None:
+    """One additive mask for every (batch, head): attn_mask (1 or N*H, L, S) + key padding
+    (N, S), broadcast to (N or 1, H or 1, L or 1, S); None if there is neither."""
+    if mask is not None and mask.shape[0] == 1:
+        mask = mask.reshape(1, 1, L, S)  # (1, 1, L, S): the same for every batch and head
+    elif mask is not None:
+        mask = mask.reshape(N, H, L, S)  # (N, H, L, S)
+    if kpm is not None:
+        kpm = kpm.reshape(N, 1, 1, S)  # (N, 1, 1, S)
+        # M = attn_mask + key padding
+        mask = kpm if mask is None else mask + kpm  # (N, H or 1, L or 1, S)
+    return mask
+
+
+def _check_heads(layer: str, embed_dim: int, num_heads: int) -> None:
+    if embed_dim <= 0 or num_heads <= 0:
+        raise ValueError(
+            f"{layer}: expected embed_dim > 0 and num_heads > 0, "
+            f"got embed_dim={embed_dim} and num_heads={num_heads}"
+        )
+    if embed_dim % num_heads:
+        raise ValueError(
+            f"{layer}: expected embed_dim divisible by num_heads, got "
+            f"embed_dim={embed_dim} and num_heads={num_heads} ({embed_dim} % {num_heads} "
+            f"= {embed_dim % num_heads})"
+        )
 
 
 class MultiheadAttention(nn.Module):
@@ -238,11 +290,41 @@ class MultiheadAttention(nn.Module):
     ``out_proj.bias`` (torch: the same with ``need_weights=False``, NaN with
     ``need_weights=True``).
 
+    Args:
+        embed_dim: total width :math:`E` of the model; split into ``num_heads`` heads.
+        num_heads: number of heads :math:`h`; must divide ``embed_dim``.
+        dropout: dropout probability on the attention weights, in training. Default: 0.
+        bias: if ``False``, no ``in_proj_bias`` and no ``out_proj.bias``. Default: ``True``.
+        add_bias_kv: append the learned ``bias_k`` / ``bias_v`` to the keys and values.
+            Default: ``False``.
+        add_zero_attn: append an all-zero key and value (after ``bias_k`` / ``bias_v``).
+            Default: ``False``.
+        kdim, vdim: number of features of the keys and values. Default: ``embed_dim``.
+        batch_first: if ``True``, inputs and output are (N, L, E). Default: ``False``.
+        device, dtype: where and in which floating-point type the parameters are created.
+
+    Forward args:
+        key_padding_mask: (N, S), ``True`` (or -inf) on the keys that are padding.
+        need_weights: if ``False``, return ``None`` for the weights (the output is the same).
+        attn_mask: (L, S) or (N * num_heads, L, S), ``True`` (or -inf) where a query may
+            not look.
+        average_attn_weights: if ``True``, average the weights over the heads.
+        is_causal: a hint that ``attn_mask`` is causal; the mask is still required.
+
     Shape:
         - query: :math:`(L, N, E)`, or :math:`(N, L, E)` if ``batch_first``, or :math:`(L, E)`
         - key: :math:`(S, N, E_k)`, value: :math:`(S, N, E_v)` (same layouts)
         - Output: :math:`(L, N, E)` (query's layout) and weights :math:`(N, L, S)`, or
           :math:`(N, h, L, S)` if not ``average_attn_weights`` (no N if unbatched), or None
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> mha = scratch.MultiheadAttention(16, num_heads=4)
+        >>> x = torch.randn(5, 2, 16)  # (L, N, E)
+        >>> out, weights = mha(x, x, x)
+        >>> out.shape, weights.shape
+        (torch.Size([5, 2, 16]), torch.Size([2, 5, 5]))
     """
 
     __constants__ = ["batch_first"]
@@ -263,18 +345,8 @@ class MultiheadAttention(nn.Module):
         device=None,
         dtype=None,
     ) -> None:
-        if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(
-                "MultiheadAttention: expected embed_dim > 0 and num_heads > 0, "
-                f"got embed_dim={embed_dim} and num_heads={num_heads}"
-            )
-        if embed_dim % num_heads:
-            raise ValueError(
-                f"MultiheadAttention: expected embed_dim divisible by num_heads, got "
-                f"embed_dim={embed_dim} and num_heads={num_heads} ({embed_dim} % {num_heads} "
-                f"= {embed_dim % num_heads})"
-            )
-        factory = {"device": device, "dtype": dtype}
+        _check_heads(type(self).__name__, embed_dim, num_heads)
+        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
@@ -284,27 +356,28 @@ class MultiheadAttention(nn.Module):
         self.dropout = dropout
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
-        self._layer = "MultiheadAttention"  # the name error messages use
 
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = nn.Parameter(torch.empty((3 * embed_dim, embed_dim), **factory))
+            self.in_proj_weight = nn.Parameter(
+                torch.empty((3 * embed_dim, embed_dim), **factory_kwargs)
+            )
             self.register_parameter("q_proj_weight", None)
             self.register_parameter("k_proj_weight", None)
             self.register_parameter("v_proj_weight", None)
         else:
-            self.q_proj_weight = nn.Parameter(torch.empty((embed_dim, embed_dim), **factory))
-            self.k_proj_weight = nn.Parameter(torch.empty((embed_dim, self.kdim), **factory))
-            self.v_proj_weight = nn.Parameter(torch.empty((embed_dim, self.vdim), **factory))
+            self.q_proj_weight = nn.Parameter(torch.empty((embed_dim, embed_dim), **factory_kwargs))
+            self.k_proj_weight = nn.Parameter(torch.empty((embed_dim, self.kdim), **factory_kwargs))
+            self.v_proj_weight = nn.Parameter(torch.empty((embed_dim, self.vdim), **factory_kwargs))
             self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dim, **factory))
+            self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dim, **factory_kwargs))
         else:
             self.register_parameter("in_proj_bias", None)
         # Linear draws its own (kaiming) init here, before _reset_parameters: torch's order
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **factory)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **factory_kwargs)
         if add_bias_kv:
-            self.bias_k = nn.Parameter(torch.empty((1, 1, embed_dim), **factory))
-            self.bias_v = nn.Parameter(torch.empty((1, 1, embed_dim), **factory))
+            self.bias_k = nn.Parameter(torch.empty((1, 1, embed_dim), **factory_kwargs))
+            self.bias_v = nn.Parameter(torch.empty((1, 1, embed_dim), **factory_kwargs))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
@@ -327,7 +400,7 @@ class MultiheadAttention(nn.Module):
             xavier_normal_(self.bias_v)
 
     def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> None:
-        layer = self._layer
+        layer = type(self).__name__
         for name, x in (("query", query), ("key", key), ("value", value)):
             check_float(layer, name, x)
         layout = "(N, L, E)" if self.batch_first else "(L, N, E)"
@@ -377,7 +450,7 @@ class MultiheadAttention(nn.Module):
         """Validate the masks and turn them into additive float masks (0 = attend,
         -inf = ignore): key padding of shape (N, S) and attn_mask of shape (1 or N*H, L, S).
         ``query`` is already (L, N, E); S is the key length."""
-        layer = self._layer
+        layer = type(self).__name__
         L, N, _ = query.shape
         H = self.num_heads
         if is_causal and attn_mask is None:
@@ -401,9 +474,10 @@ class MultiheadAttention(nn.Module):
         if kpm is not None:
             expected = (N, S) if batched else (S,)
             if tuple(kpm.shape) != expected:
+                layout = "(N, S)" if batched else "(S,)"
                 raise ValueError(
-                    f"{layer}: expected key_padding_mask of shape {'(N, S)' if batched else '(S,)'} "
-                    f"= {expected}, got shape {tuple(kpm.shape)}"
+                    f"{layer}: expected key_padding_mask of shape {layout} = {expected}, "
+                    f"got shape {tuple(kpm.shape)}"
                 )
             kpm = kpm.reshape(N, S)  # (N, S)
         mask = _additive_mask(layer, "attn_mask", attn_mask, query.dtype)
@@ -431,57 +505,25 @@ class MultiheadAttention(nn.Module):
         self._check_inputs(query, key, value)
         batched = query.dim() == 3
         if batched and self.batch_first:
-            # (N, T, E) -> (T, N, E)
-            query, key, value = (x.transpose(0, 1) for x in (query, key, value))
+            query, key, value = (x.transpose(0, 1) for x in (query, key, value))  # (T, N, E)
         if not batched:
-            # (T, E) -> (T, 1, E): a batch of one
-            query, key, value = (x.unsqueeze(1) for x in (query, key, value))
+            query, key, value = (x.unsqueeze(1) for x in (query, key, value))  # (T, 1, E)
         L, N, E = query.shape
-        S = key.shape[0]
         H, d = self.num_heads, self.head_dim
 
         # ---- masks -> additive float masks: 0 = attend, -inf = ignore
+        S = key.shape[0]
         kpm, mask = self._additive_masks(key_padding_mask, attn_mask, is_causal, query, S, batched)
-
-        # ---- in-projections: q = x W_Q^T + b_Q, k = ..., v = ...
-        if self._qkv_same_embed_dim:
-            w_q, w_k, w_v = self.in_proj_weight.chunk(3)  # 3 x (E, E)
-        else:
-            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
-        b = self.in_proj_bias
-        b_q, b_k, b_v = b.chunk(3) if b is not None else (None, None, None)
-        q = _project(query, w_q, b_q)  # (L, N, E)
-        k = _project(key, w_k, b_k)  # (S, N, E)
-        v = _project(value, w_v, b_v)  # (S, N, E)
-
-        if self.bias_k is not None and self.bias_v is not None:
-            # one more, learned key and value for every sequence: S -> S + 1
-            k = torch.cat([k, self.bias_k.expand(1, N, E)])  # (S + 1, N, E)
-            v = torch.cat([v, self.bias_v.expand(1, N, E)])  # (S + 1, N, E)
-            mask = None if mask is None else F.pad(mask, (0, 1))  # (., L, S + 1), attendable
-            kpm = None if kpm is None else F.pad(kpm, (0, 1))  # (N, S + 1)
+        # ---- q = x W_Q^T + b_Q, k = x W_K^T + b_K, v = x W_V^T + b_V
+        q, k, v = self._in_projection(query, key, value)  # (L, N, E), (S, N, E), (S, N, E)
+        # ---- add_bias_kv / add_zero_attn: S -> S + 1 (or + 2)
+        k, v, mask, kpm = self._extra_key_values(k, v, mask, kpm)
 
         # ---- split the embedding into H heads of width d = E / H
         q = q.reshape(L, N, H, d).permute(1, 2, 0, 3)  # (N, H, L, d)
         k = k.reshape(-1, N, H, d).permute(1, 2, 0, 3)  # (N, H, S, d)
         v = v.reshape(-1, N, H, d).permute(1, 2, 0, 3)  # (N, H, S, d)
-        if self.add_zero_attn:
-            # one more, all-zero key and value: S -> S + 1
-            zeros = torch.zeros((N, H, 1, d), dtype=k.dtype, device=k.device)
-            k = torch.cat([k, zeros], dim=2)  # (N, H, S + 1, d)
-            v = torch.cat([v, zeros], dim=2)  # (N, H, S + 1, d)
-            mask = None if mask is None else F.pad(mask, (0, 1))
-            kpm = None if kpm is None else F.pad(kpm, (0, 1))
-
-        # ---- one additive mask M for every (batch, head): attn_mask + key padding
-        S = k.shape[2]
-        if mask is not None and mask.shape[0] == 1:
-            mask = mask.reshape(1, 1, L, S)  # (1, 1, L, S): the same for every batch and head
-        elif mask is not None:
-            mask = mask.reshape(N, H, L, S)  # (N, H, L, S)
-        if kpm is not None:
-            kpm = kpm.reshape(N, 1, 1, S)  # (N, 1, 1, S)
-            mask = kpm if mask is None else mask + kpm  # (N, H or 1, L or 1, S)
+        mask = _merge_masks(mask, kpm, N, H, L, k.shape[2])  # (N or 1, H or 1, L or 1, S)
 
         # ---- attention per head: A = softmax(q k^T / sqrt(d) + M), o = A v
         weights = attention_weights(q, k, attn_mask=mask)  # (N, H, L, S)
@@ -503,3 +545,33 @@ class MultiheadAttention(nn.Module):
         elif self.batch_first:
             out = out.transpose(0, 1)  # (N, L, E)
         return out, weights
+
+    def _in_projection(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[Tensor, ...]:
+        """q = x W_Q^T + b_Q, k = x W_K^T + b_K, v = x W_V^T + b_V, each (T, N, E)."""
+        if self._qkv_same_embed_dim:
+            w_q, w_k, w_v = self.in_proj_weight.chunk(3)  # 3 x (E, E)
+        else:
+            w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        b = self.in_proj_bias
+        b_q, b_k, b_v = b.chunk(3) if b is not None else (None, None, None)  # 3 x (E,)
+        return linear(query, w_q, b_q), linear(key, w_k, b_k), linear(value, w_v, b_v)
+
+    def _extra_key_values(
+        self, k: Tensor, v: Tensor, mask: Tensor | None, kpm: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """Append the learned ``bias_k`` / ``bias_v`` (``add_bias_kv``), then an all-zero key
+        and value (``add_zero_attn``), to every sequence: k, v (S, N, E) -> (S + 1, N, E)
+        each time; the masks get a column of 0 (attendable) to match."""
+        N, E = k.shape[1:]
+        extra = []
+        if self.bias_k is not None and self.bias_v is not None:
+            extra.append((self.bias_k.expand(1, N, E), self.bias_v.expand(1, N, E)))
+        if self.add_zero_attn:
+            zeros = torch.zeros((1, N, E), dtype=k.dtype, device=k.device)
+            extra.append((zeros, zeros))
+        for k_new, v_new in extra:
+            k = torch.cat([k, k_new])  # (S + 1, N, E)
+            v = torch.cat([v, v_new])  # (S + 1, N, E)
+            mask = None if mask is None else F.pad(mask, (0, 1))  # (1 or N*H, L, S + 1)
+            kpm = None if kpm is None else F.pad(kpm, (0, 1))  # (N, S + 1)
+        return k, v, mask, kpm

@@ -48,9 +48,8 @@ def _conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride, dilation, gr
     G = groups
     patches = _windows2d(x, (kH, kW), stride, dilation)  # (N, C_in, H_out, W_out, kH, kW)
     H_out, W_out = patches.shape[2], patches.shape[3]
-    patches = patches.reshape(
-        N, G, C_g, H_out, W_out, kH, kW
-    )  # (N, G, C_in/G, H_out, W_out, kH, kW)
+    grouped = (N, G, C_g, H_out, W_out, kH, kW)
+    patches = patches.reshape(grouped)  # (N, G, C_in/G, H_out, W_out, kH, kW)
     # im2col: one column of C_in/G*kH*kW numbers per output position
     cols = patches.permute(0, 1, 2, 5, 6, 3, 4)  # (N, G, C_in/G, kH, kW, H_out, W_out)
     cols = cols.reshape(N, G, C_g * kH * kW, H_out * W_out)  # (N, G, C_in/G*kH*kW, L)
@@ -62,6 +61,40 @@ def _conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride, dilation, gr
         # y[n, o] += b[o]
         y = y + bias.reshape(1, C_out, 1, 1)  # (1, C_out, 1, 1) broadcast
     return y
+
+
+def _check_conv_args(name, in_channels, out_channels, stride, padding, groups, padding_mode):
+    """torch's constructor checks: groups divide the channels, a known padding and mode."""
+    if groups <= 0:
+        raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+    if in_channels % groups != 0:
+        raise ValueError(
+            f"{name}: in_channels must be divisible by groups, got {in_channels} and {groups}"
+        )
+    if out_channels % groups != 0:
+        raise ValueError(
+            f"{name}: out_channels must be divisible by groups, got {out_channels} and {groups}"
+        )
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise ValueError(f"{name}: invalid padding string {padding!r}, should be 'same' or 'valid'")
+    if padding == "same" and any(s != 1 for s in stride):
+        raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+    if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+        raise ValueError(
+            f"{name}: padding_mode must be one of 'zeros', 'reflect', "
+            f"'replicate', 'circular', got {padding_mode!r}"
+        )
+
+
+def _reversed_padding(padding, kernel_size, dilation) -> list[int]:
+    """The padding in F.pad's order: (left, right) of the last dim first, then the one before."""
+    if padding == "same":
+        # total d*(k-1) split as evenly as possible, the odd cell on the right/bottom
+        totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
+        return [p for t in reversed(totals) for p in (t // 2, t - t // 2)]
+    if padding == "valid":
+        return [0, 0] * len(kernel_size)
+    return [p for p in reversed(padding) for _ in (0, 1)]
 
 
 class _ConvNd(nn.Module):
@@ -91,56 +124,25 @@ class _ConvNd(nn.Module):
         dilation = as_tuple(dilation, n, "dilation", name)
         if not isinstance(padding, str):
             padding = as_tuple(padding, n, "padding", name)
-        if groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
-        if in_channels % groups != 0:
-            raise ValueError(
-                f"{name}: in_channels must be divisible by groups, got {in_channels} and {groups}"
-            )
-        if out_channels % groups != 0:
-            raise ValueError(
-                f"{name}: out_channels must be divisible by groups, got {out_channels} and {groups}"
-            )
-        if isinstance(padding, str) and padding not in ("same", "valid"):
-            raise ValueError(
-                f"{name}: invalid padding string {padding!r}, should be 'same' or 'valid'"
-            )
-        if padding == "same" and any(s != 1 for s in stride):
-            raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
-        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(
-                f"{name}: padding_mode must be one of 'zeros', 'reflect', "
-                f"'replicate', 'circular', got {padding_mode!r}"
-            )
+        _check_conv_args(name, in_channels, out_channels, stride, padding, groups, padding_mode)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.groups, self.padding_mode = dilation, groups, padding_mode
         self.transposed, self.output_padding = False, (0,) * n  # torch's _ConvNd has them too
-        # F.pad's order: (left, right) of the last dim first, then of the one before
-        if padding == "same":
-            # total d*(k-1) split as evenly as possible, the odd cell on the right/bottom
-            totals = [d * (k - 1) for d, k in zip(dilation, kernel_size)]
-            self._reversed_padding_repeated_twice = [
-                p for t in reversed(totals) for p in (t // 2, t - t // 2)
-            ]
-        elif padding == "valid":
-            self._reversed_padding_repeated_twice = [0, 0] * n
-        else:
-            self._reversed_padding_repeated_twice = [p for p in reversed(padding) for _ in (0, 1)]
-        factory = {"device": device, "dtype": dtype}
-        self.weight = nn.Parameter(
-            torch.empty(out_channels, in_channels // groups, *kernel_size, **factory)
-        )
+        self._reversed_padding_repeated_twice = _reversed_padding(padding, kernel_size, dilation)
+        factory_kwargs = {"device": device, "dtype": dtype}
+        weight_shape = (out_channels, in_channels // groups, *kernel_size)
+        self.weight = nn.Parameter(torch.empty(weight_shape, **factory_kwargs))
         if bias:
-            self.bias = nn.Parameter(torch.empty(out_channels, **factory))
+            self.bias = nn.Parameter(torch.empty(out_channels, **factory_kwargs))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """torch's init: W ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), b likewise; fan_in = C_in/G*kH*kW."""
+        """torch's init: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)); fan_in = C_in/G*kH*kW."""
         with torch.no_grad():
-            # kaiming_uniform with a = sqrt(5): bound = sqrt(6 / ((1 + a^2) fan_in)) = 1/sqrt(fan_in)
+            # kaiming_uniform, a = sqrt(5): bound = sqrt(6 / ((1 + a^2) fan_in)) = 1/sqrt(fan_in)
             kaiming_uniform_(self.weight, a=math.sqrt(5))
             if self.bias is not None:
                 fan_in, _ = _calculate_fan_in_and_fan_out(self.weight)
@@ -196,12 +198,38 @@ class Conv2d(_ConvNd):
     :math:`U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})`,
     :math:`\text{fan\_in} = C_{in}/G \cdot k_H k_W`.
 
+    Args:
+        in_channels: number of channels of the input.
+        out_channels: number of channels the convolution produces (one kernel each).
+        kernel_size: size of the kernel, an int or a tuple with one int per spatial dim.
+        stride: step of the window over the input. Default: 1.
+        padding: cells added on both sides of each spatial dim (an int or a tuple), or
+            ``'valid'`` (none) or ``'same'`` (output as large as the input; ``stride=1``
+            only). Default: 0.
+        dilation: spacing between kernel elements. Default: 1.
+        groups: number of groups :math:`G` the channels are split into; group :math:`g`
+            of the output sees only group :math:`g` of the input. Default: 1.
+        bias: if ``True``, add a learnable bias per output channel. Default: ``True``.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``: what
+            the padded cells hold. Default: ``'zeros'``.
+        device, dtype: where and in which floating-point type the parameters are created.
+
     Shape:
         - Input: :math:`(N, C_{in}, H, W)` or :math:`(C_{in}, H, W)`
         - Output: :math:`(N, C_{out}, H_{out}, W_{out})` or :math:`(C_{out}, H_{out}, W_{out})`,
-          :math:`H_{out} = \lfloor (H + p_{top} + p_{bottom} - d_H (k_H - 1) - 1) / s_H \rfloor + 1`,
-          likewise :math:`W_{out}`.
+          :math:`H_{out} = \lfloor (H + p_{top} + p_{bottom} - d_H (k_H - 1) - 1) / s_H
+          \rfloor + 1`, likewise :math:`W_{out}`.
         - weight: :math:`(C_{out}, C_{in}/G, k_H, k_W)`, bias: :math:`(C_{out})`
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.Conv2d(16, 33, 3, stride=2)
+        >>> m(torch.randn(20, 16, 50, 100)).shape
+        torch.Size([20, 33, 24, 49])
+        >>> m = scratch.Conv2d(16, 33, (3, 5), padding="same", dilation=(3, 1))
+        >>> m(torch.randn(1, 16, 10, 20)).shape
+        torch.Size([1, 33, 10, 20])
     """
 
     _dims = 2
@@ -236,7 +264,7 @@ class Conv2d(_ConvNd):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        x, batched = self._prepare(input)  # (N, C_in, H + p_top + p_bottom, W + p_left + p_right)
+        x, batched = self._prepare(input)  # (N, C_in, H + p_top + p_bot, W + p_left + p_right)
         y = _conv2d(x, self.weight, self.bias, self.stride, self.dilation, self.groups)
         return y if batched else y.squeeze(0)  # (N, C_out, H_out, W_out) or (C_out, H_out, W_out)
 
@@ -250,13 +278,37 @@ class Conv1d(_ConvNd):
 
     with :math:`\tilde x` the padded input and :math:`g = \lfloor o\,G / C_{out} \rfloor`.
     Computed as :class:`Conv2d` on an input of height 1 and a kernel of height 1. Padding,
-    groups and initialization as in :class:`Conv2d`, with :math:`\text{fan\_in} = C_{in}/G \cdot k`.
+    groups and initialization as in :class:`Conv2d`, with
+    :math:`\text{fan\_in} = C_{in}/G \cdot k`.
+
+    Args:
+        in_channels: number of channels of the input.
+        out_channels: number of channels the convolution produces (one kernel each).
+        kernel_size: size of the kernel, an int or a tuple with one int per spatial dim.
+        stride: step of the window over the input. Default: 1.
+        padding: cells added on both sides of each spatial dim (an int or a tuple), or
+            ``'valid'`` (none) or ``'same'`` (output as large as the input; ``stride=1``
+            only). Default: 0.
+        dilation: spacing between kernel elements. Default: 1.
+        groups: number of groups :math:`G` the channels are split into; group :math:`g`
+            of the output sees only group :math:`g` of the input. Default: 1.
+        bias: if ``True``, add a learnable bias per output channel. Default: ``True``.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``: what
+            the padded cells hold. Default: ``'zeros'``.
+        device, dtype: where and in which floating-point type the parameters are created.
 
     Shape:
         - Input: :math:`(N, C_{in}, L)` or :math:`(C_{in}, L)`
         - Output: :math:`(N, C_{out}, L_{out})` or :math:`(C_{out}, L_{out})`,
           :math:`L_{out} = \lfloor (L + p_{left} + p_{right} - d (k - 1) - 1) / s \rfloor + 1`
         - weight: :math:`(C_{out}, C_{in}/G, k)`, bias: :math:`(C_{out})`
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.Conv1d(16, 33, 3, stride=2)
+        >>> m(torch.randn(20, 16, 50)).shape
+        torch.Size([20, 33, 24])
     """
 
     _dims = 1

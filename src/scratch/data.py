@@ -5,9 +5,10 @@ the spot, scikit-learn's 8×8 digits, and the Python standard library as a text 
 dataset-fashion-mnist`` puts in ``/usr/share/datasets/fashion-mnist`` (the same data
 torchvision fetches). Where they are missing (Colab, macOS, Windows) it falls back to
 torchvision's downloader, into ``~/.cache/scratch``, unless the environment variable
-``SCRATCH_OFFLINE=1`` says the run must stay offline, as the tests and CI do. :func:`load_mnist1d` builds MNIST-1D with the ``mnist1d`` package's own
-generator (``make_dataset``, no network) and caches the arrays in the system's temporary
-directory, never in the repository.
+``SCRATCH_OFFLINE=1`` says the run must stay offline, as the tests and CI do.
+:func:`load_mnist1d` builds MNIST-1D with the ``mnist1d`` package's own generator
+(``make_dataset``, no network) and caches the arrays in the system's temporary directory,
+never in the repository.
 """
 
 from __future__ import annotations
@@ -40,9 +41,17 @@ __all__ = [
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_DIR = Path.home() / ".cache" / "scratch"  # where the fallback download goes
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 # IDX type codes (third byte of the magic number) -> numpy big-endian dtype
 _IDX_DTYPES = {

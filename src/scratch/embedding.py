@@ -51,30 +51,60 @@ class Embedding(nn.Module):
     occurs in the batch. ``sparse=True`` (sparse gradients) is not implemented here and
     raises ``NotImplementedError``.
 
+    Args:
+        num_embeddings: number of rows of the table (the vocabulary size).
+        embedding_dim: size of each row.
+        padding_idx: a row that starts at zero and gets no gradient from lookups, e.g. the
+            id of a padding token (negative counts from the end). Default: ``None``.
+        max_norm: if given, a looked-up row of norm above ``max_norm`` is rescaled in
+            place to norm ``max_norm`` before the lookup.
+        norm_type: the :math:`p` of the :math:`p`-norm used by ``max_norm``. Default: 2.
+        scale_grad_by_freq: divide each row's gradient by its count in the batch.
+        sparse: sparse gradients; only ``False`` is supported.
+        _weight, _freeze: an initial table to use as is, and whether it gets no gradient
+            (what :meth:`from_pretrained` passes).
+
     Shape:
         - Input: :math:`(*)`, int64 or int32 ids in [0, num_embeddings).
         - Output: :math:`(*, D)`, D = embedding_dim.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.Embedding(10, 3)
+        >>> m(torch.tensor([[1, 2, 4, 5], [4, 3, 2, 9]])).shape
+        torch.Size([2, 4, 3])
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 max_norm: float | None = None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False,
-                 _weight: Tensor | None = None, _freeze: bool = False,
-                 device=None, dtype=None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+        _weight: Tensor | None = None,
+        _freeze: bool = False,
+        device=None,
+        dtype=None,
+    ) -> None:
         super().__init__()
+        name = type(self).__name__
+        factory_kwargs = {"device": device, "dtype": dtype}
         if sparse:
             raise NotImplementedError(
-                "Embedding: sparse=True (sparse gradients) is not implemented in scratch; "
+                f"{name}: sparse=True (sparse gradients) is not implemented in scratch; "
                 "use sparse=False, which gives the same values as a dense gradient"
             )
         if padding_idx is not None:
             if not isinstance(padding_idx, int) or isinstance(padding_idx, bool):
-                raise TypeError(
-                    f"Embedding: expected padding_idx to be an int or None, got {type(padding_idx).__name__}"
-                )
+                got = type(padding_idx).__name__
+                raise TypeError(f"{name}: expected padding_idx to be an int or None, got {got}")
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise ValueError(
-                    f"Embedding: expected padding_idx in [{-num_embeddings}, {num_embeddings - 1}] "
+                    f"{name}: expected padding_idx in [{-num_embeddings}, {num_embeddings - 1}] "
                     f"(within num_embeddings={num_embeddings}), got {padding_idx}"
                 )
             padding_idx = padding_idx % num_embeddings  # -1 -> num_embeddings - 1
@@ -85,13 +115,13 @@ class Embedding(nn.Module):
         self.norm_type = norm_type
         self.scale_grad_by_freq = scale_grad_by_freq
         if _weight is None:
-            weight = torch.empty((num_embeddings, embedding_dim), device=device, dtype=dtype)
+            weight = torch.empty((num_embeddings, embedding_dim), **factory_kwargs)
             self.weight = nn.Parameter(weight, requires_grad=not _freeze)
             self.reset_parameters()
         else:
             if list(_weight.shape) != [num_embeddings, embedding_dim]:
                 raise ValueError(
-                    f"Embedding: expected _weight of shape ({num_embeddings}, {embedding_dim}), "
+                    f"{name}: expected _weight of shape ({num_embeddings}, {embedding_dim}), "
                     f"got {tuple(_weight.shape)}"
                 )
             self.weight = nn.Parameter(_weight, requires_grad=not _freeze)
@@ -104,15 +134,16 @@ class Embedding(nn.Module):
                 self.weight[self.padding_idx].fill_(0)
 
     def forward(self, input: Tensor) -> Tensor:
-        check_tensor("Embedding", "input", input)
+        name = type(self).__name__
+        check_tensor(name, "input", input)
         if input.dtype not in (torch.int64, torch.int32):
-            raise TypeError(f"Embedding: expected integer ids (int64 or int32), got {input.dtype}")
+            raise TypeError(f"{name}: expected integer ids (int64 or int32), got {input.dtype}")
         if input.numel() > 0:
             lo, hi = int(input.min()), int(input.max())
             if lo < 0 or hi >= self.num_embeddings:
                 bad = lo if lo < 0 else hi
                 raise ValueError(
-                    f"Embedding: expected ids in [0, {self.num_embeddings - 1}] "
+                    f"{name}: expected ids in [0, {self.num_embeddings - 1}] "
                     f"(num_embeddings={self.num_embeddings}), got {bad}"
                 )
         if self.max_norm is not None:
@@ -143,19 +174,49 @@ class Embedding(nn.Module):
         return s.format(**self.__dict__)
 
     @classmethod
-    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
-                        padding_idx: int | None = None, max_norm: float | None = None,
-                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                        sparse: bool = False) -> Embedding:  # fmt: skip
-        """An ``Embedding`` whose weight *is* ``embeddings`` (N, D), frozen unless ``freeze=False``."""
-        check_tensor("Embedding.from_pretrained", "embeddings", embeddings)
+    def from_pretrained(
+        cls,
+        embeddings: Tensor,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        r"""An ``Embedding`` whose weight *is* ``embeddings`` (no copy), of shape
+        (num_embeddings, embedding_dim).
+
+        Args:
+            embeddings: the table, a 2-D float tensor.
+            freeze: if ``True`` (default) the table gets no gradient.
+            padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse: as for
+                :class:`Embedding`.
+
+        Examples::
+
+            >>> import torch, scratch
+            >>> m = scratch.Embedding.from_pretrained(torch.tensor([[1.0, 2.3], [4.0, 5.1]]))
+            >>> m(torch.tensor([1]))
+            tensor([[4.0000, 5.1000]])
+        """
+        where = f"{cls.__name__}.from_pretrained"
+        check_tensor(where, "embeddings", embeddings)
         if embeddings.dim() != 2:
             raise ValueError(
-                "Embedding.from_pretrained: expected embeddings of shape (num_embeddings, "
+                f"{where}: expected embeddings of shape (num_embeddings, "
                 f"embedding_dim) (2-D), got a {embeddings.dim()}-D tensor of shape "
                 f"{tuple(embeddings.shape)}"
             )
         rows, cols = embeddings.shape
-        return cls(num_embeddings=rows, embedding_dim=cols, _weight=embeddings, _freeze=freeze,
-                   padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
-                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse)  # fmt: skip
+        return cls(
+            num_embeddings=rows,
+            embedding_dim=cols,
+            _weight=embeddings,
+            _freeze=freeze,
+            padding_idx=padding_idx,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            sparse=sparse,
+        )

@@ -55,6 +55,14 @@ class DriftingNoise(nn.Module):
     Shape:
         - Input: :math:`(N, C)`.
         - Output: :math:`(N, C)`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.landscape import DriftingNoise
+        >>> noise = DriftingNoise(8)
+        >>> noise(torch.randn(4, 8)).shape, noise.eval()(torch.ones(4, 8)).equal(torch.ones(4, 8))
+        (torch.Size([4, 8]), False)
     """
 
     def __init__(
@@ -67,7 +75,7 @@ class DriftingNoise(nn.Module):
     ) -> None:
         super().__init__()
         if jump_scale < 1:
-            raise ValueError(f"DriftingNoise: expected jump_scale >= 1, got {jump_scale}")
+            raise ValueError(f"{type(self).__name__}: expected jump_scale >= 1, got {jump_scale}")
         self.num_features = num_features
         self.walk_shift, self.walk_log_scale = walk_shift, walk_log_scale
         self.jump_shift, self.jump_log_scale = jump_shift, math.log(jump_scale)
@@ -80,7 +88,8 @@ class DriftingNoise(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 2 or x.shape[1] != self.num_features:
             raise ValueError(
-                f"DriftingNoise: expected input (N, {self.num_features}), got {tuple(x.shape)}"
+                f"{type(self).__name__}: expected input (N, {self.num_features}), "
+                f"got {tuple(x.shape)}"
             )
         if not self.training:
             # y = x exp(b) + a: the expected transform of the current step
@@ -169,7 +178,8 @@ def drift(moments: Sequence[tuple[Tensor, Tensor]], eps: float = 1e-3) -> float:
     r"""How far a layer's input distribution moves between consecutive probes:
 
     .. math::
-        \text{drift} = \operatorname{mean}_{t,\,j}\ \frac{|\mu_j(t+1) - \mu_j(t)|}{\sigma_j(t) + \epsilon}
+        \text{drift} = \operatorname{mean}_{t,\,j}\,
+            \frac{|\mu_j(t+1) - \mu_j(t)|}{\sigma_j(t) + \epsilon}
 
     over units :math:`j` and consecutive probes :math:`t` (the output of
     :func:`input_moments` at each probe).

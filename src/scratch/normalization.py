@@ -58,7 +58,7 @@ def _upcast(layer: str, x: Tensor, ref: Tensor | None) -> Tensor:
     return x
 
 
-def _affine(x_hat: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+def _scale_shift(x_hat: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
     """y = x_hat * gamma + beta; either may be absent (``None``)."""
     if weight is not None:
         x_hat = x_hat * weight
@@ -88,9 +88,27 @@ class LayerNorm(nn.Module):
     so train and eval compute the same thing. ``gamma`` and ``beta`` have shape
     ``normalized_shape`` (per *element*, not per channel) and start at 1 and 0.
 
+    Args:
+        normalized_shape: the trailing dims to normalize over: an int for the last dim
+            alone, or a shape such as ``(C, H, W)``.
+        eps: added to the variance for numerical stability. Default: 1e-5.
+        elementwise_affine: if ``True``, learn :math:`\gamma` and :math:`\beta`.
+            Default: ``True``.
+        bias: if ``False`` (and ``elementwise_affine``), learn :math:`\gamma` only.
+            Default: ``True``.
+        device, dtype: where and in which floating-point type the parameters are created.
+
     Shape:
         - Input: :math:`(*, \text{normalized\_shape}[0], \ldots, \text{normalized\_shape}[-1])`
         - Output: same shape as the input
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.LayerNorm(10)
+        >>> y = m(torch.randn(20, 5, 10))
+        >>> y.shape, round(y.mean(-1).abs().max().item(), 4)
+        (torch.Size([20, 5, 10]), 0.0)
     """
 
     def __init__(
@@ -103,16 +121,16 @@ class LayerNorm(nn.Module):
         dtype=None,
     ) -> None:
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
+        factory_kwargs = {"device": device, "dtype": dtype}
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = nn.Parameter(torch.empty(self.normalized_shape, **factory))
+            self.weight = nn.Parameter(torch.empty(self.normalized_shape, **factory_kwargs))
             if bias:
-                self.bias = nn.Parameter(torch.empty(self.normalized_shape, **factory))
+                self.bias = nn.Parameter(torch.empty(self.normalized_shape, **factory_kwargs))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -124,19 +142,21 @@ class LayerNorm(nn.Module):
         _ones_zeros_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("LayerNorm", "input", input)
+        name = type(self).__name__
+        check_float(name, "input", input)
         d = len(self.normalized_shape)
         if input.dim() < d or tuple(input.shape[input.dim() - d :]) != self.normalized_shape:
+            trailing = ", ".join(map(str, self.normalized_shape))
             raise ValueError(
-                f"LayerNorm: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}) "
+                f"{name}: expected input of shape (*, {trailing}) "
                 f"(trailing dims = normalized_shape {self.normalized_shape}), "
                 f"got shape {tuple(input.shape)}"
             )
-        x = _upcast("LayerNorm", input, self.weight)
+        x = _upcast(name, input, self.weight)
         # statistics over the last D dims: one (mean, var) per sample
         x_hat, _, _ = _standardize(x, range(-d, 0), self.eps)
         # y = x_hat * gamma + beta, gamma and beta of shape normalized_shape
-        return _affine(x_hat, self.weight, self.bias).to(input.dtype)
+        return _scale_shift(x_hat, self.weight, self.bias).to(input.dtype)
 
     def extra_repr(self) -> str:
         return (
@@ -168,24 +188,24 @@ class _NormBase(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
+        factory_kwargs = {"device": device, "dtype": dtype}
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = nn.Parameter(torch.empty(num_features, **factory))
+            self.weight = nn.Parameter(torch.empty(num_features, **factory_kwargs))
             if bias:
-                self.bias = nn.Parameter(torch.empty(num_features, **factory))
+                self.bias = nn.Parameter(torch.empty(num_features, **factory_kwargs))
             else:
                 self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", torch.zeros(num_features, **factory))
-            self.register_buffer("running_var", torch.ones(num_features, **factory))
+            self.register_buffer("running_mean", torch.zeros(num_features, **factory_kwargs))
+            self.register_buffer("running_var", torch.ones(num_features, **factory_kwargs))
             self.register_buffer(
                 "num_batches_tracked", torch.tensor(0, dtype=torch.long, device=device)
             )
@@ -272,7 +292,7 @@ class _BatchNorm(_NormBase):
         # y = x_hat * gamma + beta, one gamma/beta per channel
         w = None if self.weight is None else self.weight.view(stat_shape)  # (1, C, 1, ...)
         b = None if self.bias is None else self.bias.view(stat_shape)  # (1, C, 1, ...)
-        return _affine(x_hat, w, b).to(input.dtype)
+        return _scale_shift(x_hat, w, b).to(input.dtype)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -288,9 +308,28 @@ class BatchNorm1d(_BatchNorm):
     Eval normalises with the running statistics (batch statistics when
     ``track_running_stats=False``). ``gamma``, ``beta`` have shape ``(C,)``.
 
+    Args:
+        num_features: number of channels :math:`C` of the input.
+        eps: added to the variance for numerical stability. Default: 1e-5.
+        momentum: weight of the new batch in the running averages. ``None`` makes them
+            a cumulative average of every batch so far. Default: 0.1.
+        affine: if ``True``, learn :math:`\gamma` and :math:`\beta`. Default: ``True``.
+        track_running_stats: if ``True``, keep running averages and use them in eval; if
+            ``False``, use batch statistics in eval too. Default: ``True``.
+        device, dtype: where and in which floating-point type the parameters and buffers
+            are created.
+        bias: (keyword only) if ``False`` (and ``affine``), learn :math:`\gamma` only.
+
     Shape:
         - Input: :math:`(N, C)` or :math:`(N, C, L)`
         - Output: same shape as the input
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.BatchNorm1d(100, momentum=None)
+        >>> m(torch.randn(20, 100)).shape, int(m.num_batches_tracked)
+        (torch.Size([20, 100]), 1)
     """
 
     _ranks = (2, 3)
@@ -307,9 +346,28 @@ class BatchNorm2d(_BatchNorm):
     image in the batch shares its channel's mean and variance. Running statistics,
     momentum and train/eval behave as in :class:`BatchNorm1d`.
 
+    Args:
+        num_features: number of channels :math:`C` of the input.
+        eps: added to the variance for numerical stability. Default: 1e-5.
+        momentum: weight of the new batch in the running averages. ``None`` makes them
+            a cumulative average of every batch so far. Default: 0.1.
+        affine: if ``True``, learn :math:`\gamma` and :math:`\beta`. Default: ``True``.
+        track_running_stats: if ``True``, keep running averages and use them in eval; if
+            ``False``, use batch statistics in eval too. Default: ``True``.
+        device, dtype: where and in which floating-point type the parameters and buffers
+            are created.
+        bias: (keyword only) if ``False`` (and ``affine``), learn :math:`\gamma` only.
+
     Shape:
         - Input: :math:`(N, C, H, W)`
         - Output: :math:`(N, C, H, W)`
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.BatchNorm2d(100, affine=False)
+        >>> m(torch.randn(20, 100, 5, 7)).shape
+        torch.Size([20, 100, 5, 7])
     """
 
     _ranks = (4,)
@@ -327,9 +385,29 @@ class InstanceNorm2d(_NormBase):
     the per-instance mean and unbiased variance; ``momentum=None`` leaves them unchanged,
     as in torch) and eval normalises with them. ``affine=False`` by default.
 
+    Args:
+        num_features: number of channels :math:`C` of the input.
+        eps: added to the variance for numerical stability. Default: 1e-5.
+        momentum: weight of the new batch in the running averages; ``None`` leaves them
+            unchanged. Default: 0.1.
+        affine: if ``True``, learn a per-channel :math:`\gamma` and :math:`\beta`.
+            Default: ``False``.
+        track_running_stats: if ``True``, keep running averages and use them in eval.
+            Default: ``False``.
+        device, dtype: where and in which floating-point type the parameters and buffers
+            are created.
+        bias: (keyword only) if ``False`` (and ``affine``), learn :math:`\gamma` only.
+
     Shape:
         - Input: :math:`(N, C, H, W)` or :math:`(C, H, W)`
         - Output: same shape as the input
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.InstanceNorm2d(100, affine=True)
+        >>> m(torch.randn(20, 100, 5, 7)).shape
+        torch.Size([20, 100, 5, 7])
     """
 
     def __init__(
@@ -349,25 +427,26 @@ class InstanceNorm2d(_NormBase):
         )
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("InstanceNorm2d", "input", input)
-        check_rank("InstanceNorm2d", "input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
+        name = type(self).__name__
+        check_float(name, "input", input)
+        check_rank(name, "input", input, (3, 4), "(N, C, H, W) or (C, H, W)")
         x = input if input.dim() == 4 else input.unsqueeze(0)  # (N, C, H, W)
         N, C, H, W = x.shape
         if C != self.num_features and not (self.affine or self.track_running_stats):
             # torch only warns: without gamma/beta or buffers, num_features is unused
             warnings.warn(
-                f"InstanceNorm2d: input has {C} channels at dim {input.dim() - 3}, "
+                f"{name}: input has {C} channels at dim {input.dim() - 3}, "
                 f"num_features is {self.num_features} (unused since affine=False)",
                 stacklevel=2,
             )
         else:
-            self._check_channels("InstanceNorm2d", x)
-        x = _upcast("InstanceNorm2d", x, self.weight)
+            self._check_channels(name, x)
+        x = _upcast(name, x, self.weight)
         stat_shape = (1, C, 1, 1)
         if self.training or not self.track_running_stats:
             if H * W == 1:
                 raise ValueError(
-                    "InstanceNorm2d: Expected more than 1 spatial element when training, "
+                    f"{name}: Expected more than 1 spatial element when training, "
                     f"got input size {tuple(input.shape)}"
                 )
             # x_hat = (x - E[x]) / sqrt(Var[x] + eps), E and Var over (H, W): mean is (N, C, 1, 1)
@@ -380,7 +459,7 @@ class InstanceNorm2d(_NormBase):
         w = None if self.weight is None else self.weight.view(stat_shape)  # (1, C, 1, 1)
         b = None if self.bias is None else self.bias.view(stat_shape)  # (1, C, 1, 1)
         # y = x_hat * gamma + beta
-        y = _affine(x_hat, w, b)
+        y = _scale_shift(x_hat, w, b)
         y = y.to(input.dtype)
         return y if input.dim() == 4 else y.squeeze(0)  # back to (C, H, W) if unbatched
 
@@ -398,9 +477,26 @@ class GroupNorm(nn.Module):
     affine; ``num_groups=C`` is InstanceNorm. Same in train and eval. ``gamma``, ``beta``
     have shape ``(C,)``.
 
+    Args:
+        num_groups: number of groups to split the channels into; must divide
+            ``num_channels``.
+        num_channels: number of channels :math:`C` of the input.
+        eps: added to the variance for numerical stability. Default: 1e-5.
+        affine: if ``True``, learn a per-channel :math:`\gamma` and :math:`\beta`.
+            Default: ``True``.
+        device, dtype: where and in which floating-point type the parameters are created.
+        bias: (keyword only) if ``False`` (and ``affine``), learn :math:`\gamma` only.
+
     Shape:
         - Input: :math:`(N, C, *)` with ``C = num_channels``
         - Output: same shape as the input
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.GroupNorm(3, 6)
+        >>> m(torch.randn(20, 6, 10, 10)).shape
+        torch.Size([20, 6, 10, 10])
     """
 
     def __init__(
@@ -415,10 +511,10 @@ class GroupNorm(nn.Module):
         bias: bool = True,
     ) -> None:
         super().__init__()
-        factory = {"device": device, "dtype": dtype}
+        factory_kwargs = {"device": device, "dtype": dtype}
         if num_groups <= 0 or num_channels % num_groups != 0:
             raise ValueError(
-                f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                f"{type(self).__name__}: num_channels ({num_channels}) must be divisible by "
                 f"num_groups ({num_groups})"
             )
         self.num_groups = num_groups
@@ -426,9 +522,9 @@ class GroupNorm(nn.Module):
         self.eps = eps
         self.affine = affine
         if affine:
-            self.weight = nn.Parameter(torch.empty(num_channels, **factory))
+            self.weight = nn.Parameter(torch.empty(num_channels, **factory_kwargs))
             if bias:
-                self.bias = nn.Parameter(torch.empty(num_channels, **factory))
+                self.bias = nn.Parameter(torch.empty(num_channels, **factory_kwargs))
             else:
                 self.register_parameter("bias", None)
         else:
@@ -440,24 +536,23 @@ class GroupNorm(nn.Module):
         _ones_zeros_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        check_float("GroupNorm", "input", input)
+        name = type(self).__name__
+        check_float(name, "input", input)
         if input.dim() < 2:
             raise ValueError(
-                f"GroupNorm: expected input of shape (N, C, *) (at least 2-D), "
+                f"{name}: expected input of shape (N, C, *) (at least 2-D), "
                 f"got a {input.dim()}-D tensor of shape {tuple(input.shape)}"
             )
-        check_size(
-            "GroupNorm", "input channels at dim 1 (num_channels)", input.shape[1], self.num_channels
-        )
+        what = "input channels at dim 1 (num_channels)"
+        check_size(name, what, input.shape[1], self.num_channels)
         N, C, G = input.shape[0], input.shape[1], self.num_groups
         if N * (C // G) * math.prod(input.shape[2:]) == 1:  # torch's check, kept for parity
             raise ValueError(
-                "GroupNorm: Expected more than 1 value per channel when training, "
+                f"{name}: Expected more than 1 value per channel when training, "
                 f"got input size {tuple(input.shape)}"
             )
-        x = _upcast("GroupNorm", input, self.weight).reshape(
-            N, G, -1
-        )  # (N, G, C/G * prod(*)): one row per group
+        x = _upcast(name, input, self.weight)
+        x = x.reshape(N, G, -1)  # (N, G, C/G * prod(*)): one row per group
         # x_hat = (x - E[x]) / sqrt(Var[x] + eps), E and Var over each group's row
         x_hat, _, _ = _standardize(x, (2,), self.eps)
         x_hat = x_hat.reshape(input.shape)  # (N, C, *)
@@ -465,7 +560,7 @@ class GroupNorm(nn.Module):
         w = None if self.weight is None else self.weight.view(stat_shape)
         b = None if self.bias is None else self.bias.view(stat_shape)
         # y = x_hat * gamma + beta, one gamma/beta per channel
-        return _affine(x_hat, w, b).to(input.dtype)
+        return _scale_shift(x_hat, w, b).to(input.dtype)
 
     def extra_repr(self) -> str:
         return (

@@ -162,12 +162,30 @@ class MaxPool2d(_MaxPoolNd):
     :math:`h \cdot W + w` of its maximum in the (unpadded) input plane; ties go to the
     first maximum in row-major order. The gradient flows only to that maximum.
 
+    Args:
+        kernel_size: size of the window, an int or one int per spatial dim.
+        stride: step of the window. Default: ``kernel_size``.
+        padding: :math:`-\infty` cells added on both sides, at most ``kernel_size // 2``.
+            Default: 0.
+        dilation: spacing between the cells a window reads. Default: 1.
+        return_indices: if ``True``, also return where each maximum came from (the
+            ``indices`` ``MaxUnpool`` takes). Default: ``False``.
+        ceil_mode: if ``True``, round the output size up instead of down, so a last
+            partial window is kept. Default: ``False``.
+
     Shape:
         - Input: :math:`(N, C, H, W)` or :math:`(C, H, W)`
         - Output (and indices): :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`,
           :math:`H_{out} = \lfloor (H + 2p_H - d_H (k_H - 1) - 1) / s_H \rfloor + 1`
           (:math:`\lceil\cdot\rceil` with ``ceil_mode``, dropping a last window that
           would start in the right padding); likewise :math:`W_{out}`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.MaxPool2d((3, 2), stride=(2, 1))
+        >>> m(torch.randn(20, 16, 50, 32)).shape
+        torch.Size([20, 16, 24, 31])
     """
 
     _dims = 2
@@ -181,11 +199,29 @@ class MaxPool1d(_MaxPoolNd):
 
     Indices (``return_indices=True``) are positions in :math:`[0, L)`.
 
+    Args:
+        kernel_size: size of the window, an int or one int per spatial dim.
+        stride: step of the window. Default: ``kernel_size``.
+        padding: :math:`-\infty` cells added on both sides, at most ``kernel_size // 2``.
+            Default: 0.
+        dilation: spacing between the cells a window reads. Default: 1.
+        return_indices: if ``True``, also return where each maximum came from (the
+            ``indices`` ``MaxUnpool`` takes). Default: ``False``.
+        ceil_mode: if ``True``, round the output size up instead of down, so a last
+            partial window is kept. Default: ``False``.
+
     Shape:
         - Input: :math:`(N, C, L)` or :math:`(C, L)`
         - Output (and indices): :math:`(N, C, L_{out})` or :math:`(C, L_{out})`,
           :math:`L_{out} = \lfloor (L + 2p - d (k - 1) - 1) / s \rfloor + 1`
           (:math:`\lceil\cdot\rceil` with ``ceil_mode``, see :class:`MaxPool2d`).
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.MaxPool1d(3, stride=2)
+        >>> m(torch.randn(20, 16, 50)).shape
+        torch.Size([20, 16, 24])
     """
 
     _dims = 1
@@ -246,12 +282,29 @@ class AvgPool2d(_AvgPoolNd):
     cells inside the padded input (``count_include_pad=True``) or inside the input
     (``False``). Cells a ``ceil_mode`` window hangs past the padding never count.
 
+    Args:
+        kernel_size: size of the window, an int or one int per spatial dim.
+        stride: step of the window. Default: ``kernel_size``.
+        padding: zero cells added on both sides, at most ``kernel_size // 2``. Default: 0.
+        ceil_mode: if ``True``, round the output size up instead of down, so a last
+            partial window is kept. Default: ``False``.
+        count_include_pad: if ``True``, the padding cells count in the divisor.
+            Default: ``True``.
+        divisor_override: if given, the divisor of every window. Default: ``None``.
+
     Shape:
         - Input: :math:`(N, C, H, W)` or :math:`(C, H, W)`
         - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`,
           :math:`H_{out} = \lfloor (H + 2p_H - k_H) / s_H \rfloor + 1`
           (:math:`\lceil\cdot\rceil` with ``ceil_mode``, dropping a last window that
           would start in the right padding); likewise :math:`W_{out}`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.AvgPool2d((3, 2), stride=(2, 1))
+        >>> m(torch.randn(20, 16, 50, 32)).shape
+        torch.Size([20, 16, 24, 31])
     """
 
     _dims = 2
@@ -278,11 +331,27 @@ class AvgPool1d(_AvgPoolNd):
     .. math::
         y[n, c, t] = \frac{1}{D_t} \sum_{i < k} \tilde x[n, c,\; t s + i]
 
+    Args:
+        kernel_size: size of the window, an int or one int per spatial dim.
+        stride: step of the window. Default: ``kernel_size``.
+        padding: zero cells added on both sides, at most ``kernel_size // 2``. Default: 0.
+        ceil_mode: if ``True``, round the output size up instead of down, so a last
+            partial window is kept. Default: ``False``.
+        count_include_pad: if ``True``, the padding cells count in the divisor.
+            Default: ``True``.
+
     Shape:
         - Input: :math:`(N, C, L)` or :math:`(C, L)`
         - Output: :math:`(N, C, L_{out})` or :math:`(C, L_{out})`,
           :math:`L_{out} = \lfloor (L + 2p - k) / s \rfloor + 1`
           (:math:`\lceil\cdot\rceil` with ``ceil_mode``, see :class:`AvgPool2d`).
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.AvgPool1d(3, stride=2)
+        >>> m(torch.tensor([[[1.0, 2, 3, 4, 5, 6, 7]]]))
+        tensor([[[2., 4., 6.]]])
     """
 
     _dims = 1
@@ -296,12 +365,12 @@ class AvgPool1d(_AvgPoolNd):
         count_include_pad: bool = True,
     ) -> None:
         super().__init__()
+        name = type(self).__name__
         # torch stores the 1-D arguments as 1-tuples
-        self.kernel_size = as_tuple(kernel_size, 1, "kernel_size", "AvgPool1d")
-        self.stride = as_tuple(
-            stride if stride is not None else kernel_size, 1, "stride", "AvgPool1d"
-        )
-        self.padding = as_tuple(padding, 1, "padding", "AvgPool1d")
+        self.kernel_size = as_tuple(kernel_size, 1, "kernel_size", name)
+        stride = stride if stride is not None else kernel_size
+        self.stride = as_tuple(stride, 1, "stride", name)
+        self.padding = as_tuple(padding, 1, "padding", name)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
 
@@ -324,7 +393,10 @@ def _adaptive_windows(size_in: int, size_out: int, device) -> tuple[Tensor, Tens
 
 
 def _adaptive_gather(layer: str, x: Tensor, output_size):
-    """Windows of x (N, C, H, W): (windows, flat input index, valid), each (.., H_out, W_out, kH*kW)."""
+    """Windows of x (N, C, H, W): (windows, flat input index, valid).
+
+    Each has shape (.., H_out, W_out, kH*kW): the windows (N, C, ...), the rest (...).
+    """
     N, C, H, W = x.shape
     if H == 0 or W == 0:
         raise ValueError(
@@ -347,9 +419,8 @@ def _adaptive_gather(layer: str, x: Tensor, output_size):
     kk = ih.shape[1] * iw.shape[1]
     win = win.reshape(N, C, H_out, W_out, kk)  # (N, C, H_out, W_out, kH*kW)
     flat = (rows * W + cols).reshape(H_out, W_out, kk)  # (H_out, W_out, kH*kW): h*W + w
-    valid = (vh[:, None, :, None] & vw[None, :, None, :]).reshape(
-        H_out, W_out, kk
-    )  # (H_out, W_out, kH*kW)
+    valid = vh[:, None, :, None] & vw[None, :, None, :]  # (H_out, W_out, kH, kW)
+    valid = valid.reshape(H_out, W_out, kk)  # (H_out, W_out, kH*kW)
     return win, flat, valid
 
 
@@ -361,13 +432,23 @@ class AdaptiveAvgPool2d(nn.Module):
         \quad R_i = [\lfloor i H / H_{out} \rfloor, \lceil (i + 1) H / H_{out} \rceil)
 
     and :math:`C_j` likewise along the width. Neighbouring windows overlap when the size
-    does not divide evenly. ``output_size``: an int, or a pair whose ``None`` entries keep
-    the input's size. ``AdaptiveAvgPool2d(1)`` is global average pooling.
+    does not divide evenly. ``AdaptiveAvgPool2d(1)`` is global average pooling.
+
+    Args:
+        output_size: the target size :math:`(H_{out}, W_{out})`: an int for a square, or a
+            pair whose ``None`` entries keep the input's size.
 
     Shape:
         - Input: :math:`(N, C, H, W)` or :math:`(C, H, W)`
         - Output: :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`,
           :math:`(H_{out}, W_{out})` = ``output_size``.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.AdaptiveAvgPool2d((5, None))
+        >>> m(torch.randn(1, 64, 8, 9)).shape
+        torch.Size([1, 64, 5, 9])
     """
 
     def __init__(self, output_size) -> None:
@@ -375,8 +456,9 @@ class AdaptiveAvgPool2d(nn.Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        x, batched = _as_batched_2d(type(self).__name__, input, 2)  # (N, C, H, W)
-        win, _, valid = _adaptive_gather(type(self).__name__, x, self.output_size)
+        name = type(self).__name__
+        x, batched = _as_batched_2d(name, input, 2)  # (N, C, H, W)
+        win, _, valid = _adaptive_gather(name, x, self.output_size)
         # mean over the window's valid (non-repeated) cells
         y = (win * valid).sum(-1) / valid.sum(-1)  # (N, C, H_out, W_out)
         return _unbatch(y, batched, 2)
@@ -392,13 +474,25 @@ class AdaptiveMaxPool2d(nn.Module):
         y[n, c, i, j] = \max_{h \in R_i,\, w \in C_j} x[n, c, h, w],
         \quad R_i = [\lfloor i H / H_{out} \rfloor, \lceil (i + 1) H / H_{out} \rceil)
 
-    and :math:`C_j` likewise. With ``return_indices=True`` also the flat index
-    :math:`h \cdot W + w` of each maximum (the first, row-major, on ties).
+    and :math:`C_j` likewise.
+
+    Args:
+        output_size: the target size :math:`(H_{out}, W_{out})`: an int for a square, or a
+            pair whose ``None`` entries keep the input's size.
+        return_indices: if ``True``, also return the flat index :math:`h \cdot W + w` of
+            each maximum (the first, row-major, on ties). Default: ``False``.
 
     Shape:
         - Input: :math:`(N, C, H, W)` or :math:`(C, H, W)`
         - Output (and indices): :math:`(N, C, H_{out}, W_{out})` or :math:`(C, H_{out}, W_{out})`,
           :math:`(H_{out}, W_{out})` = ``output_size`` (``None`` keeps the input's size).
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.AdaptiveMaxPool2d(7)
+        >>> m(torch.randn(1, 64, 10, 9)).shape
+        torch.Size([1, 64, 7, 7])
     """
 
     def __init__(self, output_size, return_indices: bool = False) -> None:
@@ -406,8 +500,9 @@ class AdaptiveMaxPool2d(nn.Module):
         self.output_size, self.return_indices = output_size, return_indices
 
     def forward(self, input: Tensor):
-        x, batched = _as_batched_2d(type(self).__name__, input, 2)  # (N, C, H, W)
-        win, flat, _ = _adaptive_gather(type(self).__name__, x, self.output_size)
+        name = type(self).__name__
+        x, batched = _as_batched_2d(name, input, 2)  # (N, C, H, W)
+        win, flat, _ = _adaptive_gather(name, x, self.output_size)
         # repeats come after the cell they repeat, so the first maximum is a real cell
         arg = win.argmax(dim=-1, keepdim=True)  # (N, C, H_out, W_out, 1)
         y = win.gather(-1, arg).squeeze(-1)  # (N, C, H_out, W_out)

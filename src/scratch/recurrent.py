@@ -21,21 +21,18 @@ from torch.nn.utils.rnn import PackedSequence
 
 from ._checks import check_float, check_probability, check_rank, check_size, same_dtype_device
 from .activation import relu, sigmoid, tanh
+from .dropout import dropout
 from .init import uniform_
+from .linear import linear
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM; each (N, H)
-
-
-def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    # x W^T + b, over the last dimension of x
-    y = x @ weight.T
-    return y if bias is None else y + bias
 
 
 class _RecurrentBase(nn.Module):
     """The parameters, checks and layer/direction/time loop shared by RNN, LSTM and GRU."""
 
-    _gates = 1  # gate blocks stacked in weight_ih / weight_hh: RNN 1, GRU 3 (r, z, n), LSTM 4 (i, f, g, o)
+    # gate blocks stacked in weight_ih / weight_hh: RNN 1, GRU 3 (r, z, n), LSTM 4 (i, f, g, o)
+    _gates = 1
     _state_names: tuple[str, ...] = ("h_0",)
 
     def __init__(
@@ -80,27 +77,32 @@ class _RecurrentBase(nn.Module):
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = dropout, bidirectional, proj_size
+        self._register_weights({"device": device, "dtype": dtype})
+        self.reset_parameters()
 
-        factory = {"device": device, "dtype": dtype}
-        gate_size, h_out = self._gates * hidden_size, proj_size or hidden_size
+    def _register_weights(self, factory_kwargs: dict) -> None:
+        """Create ``weight_ih_l{k}``, ``weight_hh_l{k}`` (+ biases, ``weight_hr``; ``_reverse``
+        for the backward direction) in torch's registration order, uninitialized."""
+        gate_size = self._gates * self.hidden_size
+        h_out = self.proj_size or self.hidden_size
         self._all_weights: list[list[str]] = []
-        for layer in range(num_layers):
+        for layer in range(self.num_layers):
             for suffix in ["", "_reverse"][: self.num_directions]:
                 # layer 0 reads the input; later layers read both directions of the one below
-                layer_input_size = input_size if layer == 0 else h_out * self.num_directions
+                layer_input_size = self.input_size if layer == 0 else h_out * self.num_directions
                 shapes = {
                     "weight_ih": (gate_size, layer_input_size),
                     "weight_hh": (gate_size, h_out),
                 }
-                if bias:
+                if self.bias:
                     shapes |= {"bias_ih": (gate_size,), "bias_hh": (gate_size,)}
-                if proj_size > 0:
-                    shapes["weight_hr"] = (proj_size, hidden_size)
+                if self.proj_size > 0:
+                    shapes["weight_hr"] = (self.proj_size, self.hidden_size)
                 names = [f"{kind}_l{layer}{suffix}" for kind in shapes]
                 for param_name, shape in zip(names, shapes.values(), strict=True):
-                    self.register_parameter(param_name, nn.Parameter(torch.empty(shape, **factory)))
+                    weight = nn.Parameter(torch.empty(shape, **factory_kwargs))
+                    self.register_parameter(param_name, weight)
                 self._all_weights.append(names)
-        self.reset_parameters()
 
     @property
     def num_directions(self) -> int:
@@ -166,7 +168,8 @@ class _RecurrentBase(nn.Module):
             check_float(name, state_name, state)
             if state.dtype != input.dtype:
                 raise TypeError(
-                    f"{name}: expected {state_name} of dtype {input.dtype} (the input's), got {state.dtype}"
+                    f"{name}: expected {state_name} of dtype {input.dtype} (the input's), "
+                    f"got {state.dtype}"
                 )
             expected = (
                 (self.num_layers * self.num_directions, n, size)
@@ -177,7 +180,8 @@ class _RecurrentBase(nn.Module):
                 continue
             if batched and state.dim() == 3 and state.size(1) != n:
                 raise ValueError(
-                    f"{name}: batch size of {state_name} ({state.size(1)}) does not match the input's batch size ({n})"
+                    f"{name}: batch size of {state_name} ({state.size(1)}) does not match the "
+                    f"input's batch size ({n})"
                 )
             raise ValueError(
                 f"{name}: expected {state_name} of shape {expected}, got {tuple(state.shape)}"
@@ -209,7 +213,7 @@ class _RecurrentBase(nn.Module):
                 # the reverse direction reads the sequence backwards, t = L-1, ..., 0
                 seq = x if direction == 0 else x.flip(0)  # (L, N, H_in)
                 # fast path: W_ih x_t + b_ih for all t at once
-                x_proj = _affine(seq, p["weight_ih"], p["bias_ih"])  # (L, N, gates * H)
+                x_proj = linear(seq, p["weight_ih"], p["bias_ih"])  # (L, N, gates * H)
                 state = tuple(s[k] for s in hx)  # each (N, H)
                 ys = []
                 for t in range(seq_len):
@@ -221,10 +225,9 @@ class _RecurrentBase(nn.Module):
                 outputs.append(y if direction == 0 else y.flip(0))
                 final.append(state)
             x = torch.cat(outputs, dim=-1)  # (L, N, directions * H_out)
-            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
-                # inverted dropout between layers: keep with prob 1 - p, scale survivors by 1/(1 - p)
-                keep = torch.rand_like(x) >= self.dropout
-                x = x * keep * (0.0 if self.dropout == 1 else 1 / (1 - self.dropout))
+            if layer < self.num_layers - 1:
+                # between layers, in training: x * m / (1 - p), m ~ Bernoulli(1 - p)
+                x = dropout(x, self.dropout, self.training)
 
         output = x.transpose(0, 1) if self.batch_first else x  # back to (N, L, ...) if batch_first
         # h_n (and c_n): each (layers * directions, N, H)
@@ -245,11 +248,34 @@ class RNN(_RecurrentBase):
     with dropout between layers in training. The input projection of all time steps is
     computed at once (the fast path); the recurrence runs one step at a time.
 
+    Args:
+        input_size: number of features of each input step, ``H_in``.
+        hidden_size: number of features of the hidden state, ``H``.
+        num_layers: number of stacked layers; layer ``k > 0`` reads the output of layer
+            ``k - 1``. Default: 1.
+        nonlinearity: ``'tanh'`` or ``'relu'``, the :math:`\phi` above. Default: ``'tanh'``.
+        bias: if ``False``, no ``bias_ih`` / ``bias_hh``. Default: ``True``.
+        batch_first: if ``True``, input and output are ``(N, L, feature)`` instead of
+            ``(L, N, feature)``; the states keep their layout. Default: ``False``.
+        dropout: probability of zeroing each output of every layer but the last, in
+            training (inverted dropout). Default: 0.
+        bidirectional: if ``True``, each layer also reads the sequence backwards and
+            concatenates both directions (``D = 2``). Default: ``False``.
+        device, dtype: where and in which floating-point type the parameters are created.
+
     Shape:
         - input: ``(L, N, H_in)``, ``(N, L, H_in)`` if ``batch_first``, or ``(L, H_in)``
         - hx: ``(D * num_layers, N, H)`` or ``(D * num_layers, H)``; zeros if omitted
         - output: ``(L, N, D * H)`` (``(N, L, D * H)`` if ``batch_first``, ``(L, D * H)`` unbatched)
         - h_n: like hx, the last step of each layer and direction; ``D = 2`` if bidirectional.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> rnn = scratch.RNN(10, 20, num_layers=2)
+        >>> output, h_n = rnn(torch.randn(5, 3, 10))
+        >>> output.shape, h_n.shape
+        (torch.Size([5, 3, 20]), torch.Size([2, 3, 20]))
     """
 
     def __init__(
@@ -266,7 +292,10 @@ class RNN(_RecurrentBase):
         dtype=None,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(
+                f"{type(self).__name__}: expected nonlinearity 'tanh' or 'relu', "
+                f"got {nonlinearity!r}"
+            )
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         args = (input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
         super().__init__(mode, *args, 0, device, dtype)
@@ -276,7 +305,7 @@ class RNN(_RecurrentBase):
         (h,) = state
         phi = tanh if self.nonlinearity == "tanh" else relu
         # h_t = phi(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)
-        return (phi(x_proj + _affine(h, w_hh, b_hh)),)
+        return (phi(x_proj + linear(h, w_hh, b_hh)),)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         output, (h_n,) = self._run(input, None if hx is None else (hx,))
@@ -298,12 +327,36 @@ class LSTM(_RecurrentBase):
     and with ``proj_size > 0``, :math:`h_t = W_{hr} (o \odot \tanh(c_t))`. Stacking,
     bidirectionality, dropout and the fast path are as in :class:`RNN`.
 
+    Args:
+        input_size: number of features of each input step, ``H_in``.
+        hidden_size: number of features of the cell state ``c``, ``H``.
+        num_layers: number of stacked layers; layer ``k > 0`` reads the output of layer
+            ``k - 1``. Default: 1.
+        bias: if ``False``, no ``bias_ih`` / ``bias_hh``. Default: ``True``.
+        batch_first: if ``True``, input and output are ``(N, L, feature)`` instead of
+            ``(L, N, feature)``; the states keep their layout. Default: ``False``.
+        dropout: probability of zeroing each output of every layer but the last, in
+            training (inverted dropout). Default: 0.
+        bidirectional: if ``True``, each layer also reads the sequence backwards and
+            concatenates both directions (``D = 2``). Default: ``False``.
+        proj_size: if ``> 0``, project each ``h_t`` down to ``proj_size`` features with
+            ``weight_hr``; must be ``< hidden_size``. Default: 0 (no projection).
+        device, dtype: where and in which floating-point type the parameters are created.
+
     Shape:
         - input: ``(L, N, H_in)``, ``(N, L, H_in)`` if ``batch_first``, or ``(L, H_in)``
         - hx = (h_0, c_0): ``(D * num_layers, N, H_out)`` and ``(D * num_layers, N, H)``
           (without ``N`` if unbatched); zeros if omitted. ``H_out = proj_size or H``.
         - output: ``(L, N, D * H_out)`` (batch first / unbatched as the input)
         - (h_n, c_n): like (h_0, c_0), the last step of each layer and direction.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> lstm = scratch.LSTM(10, 20, num_layers=2, proj_size=5)
+        >>> output, (h_n, c_n) = lstm(torch.randn(5, 3, 10))
+        >>> output.shape, h_n.shape, c_n.shape
+        (torch.Size([5, 3, 5]), torch.Size([2, 3, 5]), torch.Size([2, 3, 20]))
     """
 
     _gates, _state_names = 4, ("h_0", "c_0")
@@ -330,7 +383,7 @@ class LSTM(_RecurrentBase):
     def _cell(self, x_proj, state, w_hh, b_hh, w_hr):
         h, c = state
         # [i, f, g, o] = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh, split into 4 blocks of (N, H)
-        i, f, g, o = (x_proj + _affine(h, w_hh, b_hh)).chunk(4, dim=-1)
+        i, f, g, o = (x_proj + linear(h, w_hh, b_hh)).chunk(4, dim=-1)
         # c_t = sigma(f) * c_{t-1} + sigma(i) * tanh(g)
         c = sigmoid(f) * c + sigmoid(i) * tanh(g)
         # h_t = sigma(o) * tanh(c_t)
@@ -341,7 +394,8 @@ class LSTM(_RecurrentBase):
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None):
         if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise TypeError(
-                f"LSTM: expected hx to be a tuple (h_0, c_0) of two tensors, got {type(hx).__name__}"
+                f"{type(self).__name__}: expected hx to be a tuple (h_0, c_0) of two tensors, "
+                f"got {type(hx).__name__}"
             )
         output, (h_n, c_n) = self._run(input, None if hx is None else tuple(hx))
         return output, (h_n, c_n)
@@ -360,11 +414,33 @@ class GRU(_RecurrentBase):
     Note ``r`` gates ``W_hn h + b_hn`` *after* the product, as torch (and cuDNN) do.
     Stacking, bidirectionality, dropout and the fast path are as in :class:`RNN`.
 
+    Args:
+        input_size: number of features of each input step, ``H_in``.
+        hidden_size: number of features of the hidden state, ``H``.
+        num_layers: number of stacked layers; layer ``k > 0`` reads the output of layer
+            ``k - 1``. Default: 1.
+        bias: if ``False``, no ``bias_ih`` / ``bias_hh``. Default: ``True``.
+        batch_first: if ``True``, input and output are ``(N, L, feature)`` instead of
+            ``(L, N, feature)``; the states keep their layout. Default: ``False``.
+        dropout: probability of zeroing each output of every layer but the last, in
+            training (inverted dropout). Default: 0.
+        bidirectional: if ``True``, each layer also reads the sequence backwards and
+            concatenates both directions (``D = 2``). Default: ``False``.
+        device, dtype: where and in which floating-point type the parameters are created.
+
     Shape:
         - input: ``(L, N, H_in)``, ``(N, L, H_in)`` if ``batch_first``, or ``(L, H_in)``
         - hx: ``(D * num_layers, N, H)`` or ``(D * num_layers, H)``; zeros if omitted
         - output: ``(L, N, D * H)`` (batch first / unbatched as the input)
         - h_n: like hx, the last step of each layer and direction.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> gru = scratch.GRU(10, 20, batch_first=True, bidirectional=True)
+        >>> output, h_n = gru(torch.randn(3, 5, 10))
+        >>> output.shape, h_n.shape
+        (torch.Size([3, 5, 40]), torch.Size([2, 3, 20]))
     """
 
     _gates = 3
@@ -388,7 +464,7 @@ class GRU(_RecurrentBase):
         (h,) = state
         x_r, x_z, x_n = x_proj.chunk(3, dim=-1)  # W_i* x_t + b_i*, each (N, H)
         # W_h* h_{t-1} + b_h*, each (N, H)
-        hw_r, hw_z, hw_n = _affine(h, w_hh, b_hh).chunk(3, dim=-1)
+        hw_r, hw_z, hw_n = linear(h, w_hh, b_hh).chunk(3, dim=-1)
         # r = sigma(W_ir x + b_ir + W_hr h + b_hr)
         r = sigmoid(x_r + hw_r)
         # z = sigma(W_iz x + b_iz + W_hz h + b_hz)

@@ -67,6 +67,34 @@ def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device | str 
     return evaluate(model, x, y, device)[1]
 
 
+def _point(step: int, train: tuple[float, float], test: tuple[float, float]) -> dict:
+    """One evaluation point of :func:`fit` from ``(loss, accuracy)`` on train and test."""
+    (train_loss, train_acc), (test_loss, test_acc) = train, test
+    return {
+        "step": step,
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+        "test_loss": test_loss,
+        "test_acc": test_acc,
+    }
+
+
+def _evaluation_point(
+    model: nn.Module,
+    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    step: int,
+    device: torch.device | str,
+    eval_batch: int,
+    train_eval: int | None,
+) -> dict:
+    """Evaluate on the first ``train_eval`` training examples (all when ``None``) and on
+    the test set."""
+    x, y, x_test, y_test = data
+    n = len(x) if train_eval is None else min(train_eval, len(x))
+    train = evaluate(model, x[:n], y[:n], device, eval_batch)
+    return _point(step, train, evaluate(model, x_test, y_test, device, eval_batch))
+
+
 def fit(
     model: nn.Module,
     data: tuple[Tensor, Tensor, Tensor, Tensor],
@@ -91,35 +119,18 @@ def fit(
     examples). A loss that turns non-finite stops training; the last point then records
     ``nan`` losses and chance accuracy (the run diverged).
     """
-    x, y, x_test, y_test = data
+    x, y = data[0], data[1]
     model.to(device).train()
     if optimizer is None:
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    n_classes = int(y.max()) + 1
     points: list[dict] = []
-
-    def record(step: int, diverged: bool = False) -> None:
-        if diverged:
-            nan, chance = float("nan"), 1.0 / n_classes
-            points.append(
-                {"step": step, "train_loss": nan, "train_acc": chance}
-                | {"test_loss": nan, "test_acc": chance}
-            )
-            return
-        n = len(x) if train_eval is None else min(train_eval, len(x))
-        tr_loss, tr_acc = evaluate(model, x[:n], y[:n], device, eval_batch)
-        te_loss, te_acc = evaluate(model, x_test, y_test, device, eval_batch)
-        points.append(
-            {"step": step, "train_loss": tr_loss, "train_acc": tr_acc}
-            | {"test_loss": te_loss, "test_acc": te_acc}
-        )
-
     batches = batch_indices(len(x), batch_size, steps, generator(seed))
     for step, idx in enumerate(batches, start=1):
         xb, yb = x[idx].to(device), y[idx].to(device)
         loss = nn.functional.cross_entropy(model(xb), yb)
         if not math.isfinite(float(loss.detach())):
-            record(step, diverged=True)
+            nan, chance = float("nan"), 1.0 / (int(y.max()) + 1)
+            points.append(_point(step, (nan, chance), (nan, chance)))  # diverged
             return points
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -129,8 +140,8 @@ def fit(
         if scheduler is not None:
             scheduler.step()
         if eval_every and step % eval_every == 0 and step != steps:
-            record(step)
-    record(steps)
+            points.append(_evaluation_point(model, data, step, device, eval_batch, train_eval))
+    points.append(_evaluation_point(model, data, steps, device, eval_batch, train_eval))
     return points
 
 

@@ -21,7 +21,8 @@ same way. Word order enters only through a positional encoding added to the inpu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
@@ -48,7 +49,8 @@ def _get_activation_fn(layer: str, activation: str | Callable[[Tensor], Tensor])
         )
     if not callable(activation):
         raise TypeError(
-            f"{layer}: expected activation 'relu', 'gelu' or a callable, got {type(activation).__name__}"
+            f"{layer}: expected activation 'relu', 'gelu' or a callable, "
+            f"got {type(activation).__name__}"
         )
     return activation
 
@@ -67,6 +69,22 @@ def _check_seq(layer: str, name: str, x: Tensor, d_model: int, batch_first: bool
         )
 
 
+@contextmanager
+def _errors_named(owner: nn.Module, attr: str) -> Iterator[None]:
+    """Name a sub-layer's ``ValueError`` / ``TypeError`` by where it sits: ``MultiheadAttention:
+    expected ...`` raised by ``owner.self_attn`` becomes ``TransformerEncoderLayer.self_attn:
+    expected ...``, so the message says which attention of which layer refused the input."""
+    prefix = f"{type(getattr(owner, attr)).__name__}: "
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        message = str(err)
+        if not message.startswith(prefix):
+            raise
+        renamed = f"{type(owner).__name__}.{attr}: {message[len(prefix) :]}"
+        raise type(err)(renamed).with_traceback(err.__traceback__) from None
+
+
 class TransformerEncoderLayer(nn.Module):
     r"""Self-attention then a position-wise feed-forward network, each residual + LayerNorm.
 
@@ -82,9 +100,32 @@ class TransformerEncoderLayer(nn.Module):
     :class:`MultiheadAttention` (bool ``True`` = ignore). Torch may take a fused
     inference "fast path" in eval mode; this layer always runs the formula above.
 
+    Args:
+        d_model: width :math:`E` of every token's vector.
+        nhead: number of attention heads; must divide ``d_model``.
+        dim_feedforward: hidden width of the feed-forward network. Default: 2048.
+        dropout: dropout probability on the attention weights, inside the feed-forward
+            network and on each branch's output, in training. Default: 0.1.
+        activation: :math:`\phi`, ``"relu"``, ``"gelu"`` or a callable. Default: ReLU.
+        layer_norm_eps: the ``eps`` of every LayerNorm. Default: 1e-5.
+        batch_first: if ``True``, sequences are (N, T, E) instead of (T, N, E).
+            Default: ``False``.
+        norm_first: if ``True``, pre-norm (LayerNorm inside each residual branch);
+            else post-norm. Default: ``False``.
+        bias: if ``False``, no biases in the Linear, attention and LayerNorm layers.
+            Default: ``True``.
+        device, dtype: where and in which floating-point type the parameters are created.
+
     Shape:
         - src: :math:`(T, N, E)`, or :math:`(N, T, E)` if ``batch_first``, or :math:`(T, E)`
         - Output: same as src
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> layer = scratch.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32)
+        >>> layer(torch.randn(10, 2, 16)).shape
+        torch.Size([10, 2, 16])
     """
 
     __constants__ = ["norm_first"]
@@ -103,21 +144,20 @@ class TransformerEncoderLayer(nn.Module):
         device=None,
         dtype=None,
     ) -> None:
-        factory = {"device": device, "dtype": dtype}
+        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         name = type(self).__name__
         check_probability(name, "dropout", dropout)
         self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **factory
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **factory_kwargs
         )
-        self.self_attn._layer = f"{name}.self_attn"
         # feed-forward: d_model -> dim_feedforward -> d_model
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory_kwargs)
         self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory_kwargs)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _get_activation_fn(name, activation)
@@ -145,10 +185,9 @@ class TransformerEncoderLayer(nn.Module):
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool = False) -> Tensor:
         # drop(SA(x)): queries, keys and values all come from x
-        x = self.self_attn(
-            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-            need_weights=False, is_causal=is_causal,
-        )[0]  # fmt: skip
+        masks = dict(attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal)
+        with _errors_named(self, "self_attn"):
+            x, _ = self.self_attn(x, x, x, need_weights=False, **masks)
         return self.dropout1(x)
 
     def _ff_block(self, x: Tensor) -> Tensor:
@@ -168,12 +207,36 @@ class TransformerDecoderLayer(nn.Module):
     (post-norm; with ``norm_first`` each LN moves inside its branch, as in the encoder).
     Cross-attention takes its queries from the target and its keys and values from the
     encoder output :math:`m`; ``tgt_mask`` is usually causal so position :math:`t` sees
-    only targets :math:`\le t`.
+    only targets :math:`\le t`. The masks follow :class:`MultiheadAttention` (bool
+    ``True`` = ignore); ``tgt_is_causal`` / ``memory_is_causal`` are hints, as there.
+
+    Args:
+        d_model: width :math:`E` of every token's vector.
+        nhead: number of attention heads; must divide ``d_model``.
+        dim_feedforward: hidden width of the feed-forward network. Default: 2048.
+        dropout: dropout probability on the attention weights, inside the feed-forward
+            network and on each branch's output, in training. Default: 0.1.
+        activation: :math:`\phi`, ``"relu"``, ``"gelu"`` or a callable. Default: ReLU.
+        layer_norm_eps: the ``eps`` of every LayerNorm. Default: 1e-5.
+        batch_first: if ``True``, sequences are (N, T, E) instead of (T, N, E).
+            Default: ``False``.
+        norm_first: if ``True``, pre-norm (LayerNorm inside each residual branch);
+            else post-norm. Default: ``False``.
+        bias: if ``False``, no biases in the Linear, attention and LayerNorm layers.
+            Default: ``True``.
+        device, dtype: where and in which floating-point type the parameters are created.
 
     Shape:
         - tgt: :math:`(T, N, E)`, or :math:`(N, T, E)` if ``batch_first``, or :math:`(T, E)`
         - memory: :math:`(S, N, E)` (same layout as tgt)
         - Output: same as tgt
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> layer = scratch.TransformerDecoderLayer(16, 4, dim_feedforward=32, batch_first=True)
+        >>> layer(torch.randn(2, 7, 16), memory=torch.randn(2, 10, 16)).shape
+        torch.Size([2, 7, 16])
     """
 
     __constants__ = ["norm_first"]
@@ -192,26 +255,24 @@ class TransformerDecoderLayer(nn.Module):
         device=None,
         dtype=None,
     ) -> None:
-        factory = {"device": device, "dtype": dtype}
+        factory_kwargs = {"device": device, "dtype": dtype}
         super().__init__()
         name = type(self).__name__
         check_probability(name, "dropout", dropout)
         self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, **factory
+            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, **factory_kwargs
         )
-        self.self_attn._layer = f"{name}.self_attn"
         self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, **factory
+            d_model, nhead, dropout=dropout, batch_first=batch_first, bias=bias, **factory_kwargs
         )
-        self.multihead_attn._layer = f"{name}.multihead_attn"
         # feed-forward: d_model -> dim_feedforward -> d_model
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory_kwargs)
         self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory_kwargs)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
+        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
+        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
+        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs)
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
@@ -256,20 +317,18 @@ class TransformerDecoderLayer(nn.Module):
 
     def _sa_block(self, x: Tensor, attn_mask, key_padding_mask, is_causal: bool = False) -> Tensor:
         # drop(SA(x)): the target attends to itself
-        x = self.self_attn(
-            x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-            is_causal=is_causal, need_weights=False,
-        )[0]  # fmt: skip
+        masks = dict(attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal)
+        with _errors_named(self, "self_attn"):
+            x, _ = self.self_attn(x, x, x, need_weights=False, **masks)
         return self.dropout1(x)
 
     def _mha_block(
         self, x: Tensor, mem: Tensor, attn_mask, key_padding_mask, is_causal: bool = False
     ) -> Tensor:
         # drop(CA(x, m)): queries from the target, keys and values from the memory
-        x = self.multihead_attn(
-            x, mem, mem, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-            is_causal=is_causal, need_weights=False,
-        )[0]  # fmt: skip
+        masks = dict(attn_mask=attn_mask, key_padding_mask=key_padding_mask, is_causal=is_causal)
+        with _errors_named(self, "multihead_attn"):
+            x, _ = self.multihead_attn(x, mem, mem, need_weights=False, **masks)
         return self.dropout2(x)
 
     def _ff_block(self, x: Tensor) -> Tensor:
@@ -279,9 +338,18 @@ class TransformerDecoderLayer(nn.Module):
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> Tensor:
-    r"""The (max_len, d_model) table :math:`PE_{p, 2i} = \sin(p\,\omega_i)`, :math:`PE_{p, 2i+1} = \cos(p\,\omega_i)`.
+    r"""The (max_len, d_model) table of sinusoidal position codes.
 
+    :math:`PE_{p, 2i} = \sin(p\,\omega_i)`, :math:`PE_{p, 2i+1} = \cos(p\,\omega_i)`,
     :math:`\omega_i = 10000^{-2i/d}`: wavelengths from :math:`2\pi` to :math:`10000 \cdot 2\pi`.
+
+    Examples::
+
+        >>> from scratch.transformer import sinusoidal_table
+        >>> sinusoidal_table(3, 4)
+        tensor([[ 0.0000,  1.0000,  0.0000,  1.0000],
+                [ 0.8415,  0.5403,  0.0100,  0.9999],
+                [ 0.9093, -0.4161,  0.0200,  0.9998]])
     """
     pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (max_len, 1)
     # omega_i = 10000^(-2i / d) = exp(-2i ln(10000) / d), i = 0 .. ceil(d/2) - 1
@@ -308,10 +376,26 @@ class PositionalEncoding(nn.Module):
     (``torch.nn`` has none); the table ``pe`` (max_len, d_model) is a non-persistent
     buffer, so it is absent from ``state_dict``.
 
+    Args:
+        d_model: width :math:`E` of the input vectors (and of the code).
+        max_len: longest sequence the table covers. Default: 5000.
+        dropout: dropout probability on the sum, in training. Default: 0.
+        batch_first: if ``True``, the input is (N, T, E) instead of (T, N, E).
+            Default: ``False``.
+
     Shape:
         - Input: :math:`(T, N, E)`, or :math:`(N, T, E)` if ``batch_first``, or :math:`(T, E)`;
           :math:`T \le` ``max_len``, :math:`E` = ``d_model``
         - Output: same as input
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> pe = scratch.PositionalEncoding(4, max_len=100)
+        >>> pe(torch.zeros(3, 4))  # a zero input shows the code itself: row p is PE_p
+        tensor([[ 0.0000,  1.0000,  0.0000,  1.0000],
+                [ 0.8415,  0.5403,  0.0100,  0.9999],
+                [ 0.9093, -0.4161,  0.0200,  0.9998]])
     """
 
     pe: Tensor
@@ -322,7 +406,8 @@ class PositionalEncoding(nn.Module):
         super().__init__()
         if d_model <= 0 or max_len <= 0:
             raise ValueError(
-                f"PositionalEncoding: expected d_model > 0 and max_len > 0, got d_model={d_model}, max_len={max_len}"
+                f"{type(self).__name__}: expected d_model > 0 and max_len > 0, "
+                f"got d_model={d_model}, max_len={max_len}"
             )
         self.d_model = d_model
         self.max_len = max_len
@@ -331,12 +416,13 @@ class PositionalEncoding(nn.Module):
         self.register_buffer("pe", sinusoidal_table(max_len, d_model), persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_seq("PositionalEncoding", "input", x, self.d_model, self.batch_first)
+        name = type(self).__name__
+        _check_seq(name, "input", x, self.d_model, self.batch_first)
         seq = 1 if (x.dim() == 3 and self.batch_first) else 0
         T = x.shape[seq]
         if T > self.max_len:
             raise ValueError(
-                f"PositionalEncoding: expected sequence length <= max_len = {self.max_len}, got {T}"
+                f"{name}: expected sequence length <= max_len = {self.max_len}, got {T}"
             )
         pe = self.pe[:T].to(x.dtype)  # (T, E)
         if x.dim() == 3 and not self.batch_first:

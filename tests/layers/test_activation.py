@@ -30,27 +30,39 @@ def _x(shape, seed, scale=3.0, dtype=torch.float32):
 def test_same_signature_and_repr(name):
     ours, theirs = getattr(scratch, name), getattr(nn, name)
     assert list(inspect.signature(ours).parameters) == list(inspect.signature(theirs).parameters)
-    for kw in [{}, *([{"inplace": True}] if name == "ReLU" else []),
-               *([{"approximate": "tanh"}] if name == "GELU" else []),
-               *([{"dim": -1}] if name == "Softmax" else [])]:  # fmt: skip
+    for kw in [
+        {},
+        *([{"inplace": True}] if name == "ReLU" else []),
+        *([{"approximate": "tanh"}] if name == "GELU" else []),
+        *([{"dim": -1}] if name == "Softmax" else []),
+    ]:
         assert repr(ours(**kw)) == repr(theirs(**kw))
         assert_same_state_layout(ours(**kw), theirs(**kw))
 
 
 # ----------------------------------------------------------------------------- parity
-@given(shape=SHAPE, train=st.booleans(), seed=st.integers(0, 2**16),
-       scale=st.sampled_from([0.1, 3.0, 50.0]))  # fmt: skip
+@given(
+    shape=SHAPE,
+    train=st.booleans(),
+    seed=st.integers(0, 2**16),
+    scale=st.sampled_from([0.1, 3.0, 50.0]),
+)
 def test_elementwise_parity(shape, train, seed, scale):
     x = _x(shape, seed, scale)
-    for ours, theirs in [(scratch.ReLU(), nn.ReLU()), (scratch.GELU(), nn.GELU()),
-                         (scratch.GELU("tanh"), nn.GELU("tanh")),
-                         (scratch.Sigmoid(), nn.Sigmoid()), (scratch.Tanh(), nn.Tanh())]:  # fmt: skip
+    for ours, theirs in [
+        (scratch.ReLU(), nn.ReLU()),
+        (scratch.GELU(), nn.GELU()),
+        (scratch.GELU("tanh"), nn.GELU("tanh")),
+        (scratch.Sigmoid(), nn.Sigmoid()),
+        (scratch.Tanh(), nn.Tanh()),
+    ]:
         # atol 1e-5: near saturation torch's y(1 - y) gradient loses float32 digits; ours does not
         assert_parity(ours, theirs, x, train=train, atol=1e-5, rtol=1e-5)
 
 
-@given(shape=SHAPE, data=st.data(), seed=st.integers(0, 2**16),
-       scale=st.sampled_from([0.1, 3.0, 50.0]))  # fmt: skip
+@given(
+    shape=SHAPE, data=st.data(), seed=st.integers(0, 2**16), scale=st.sampled_from([0.1, 3.0, 50.0])
+)
 def test_softmax_parity(shape, data, seed, scale):
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = _x(shape, seed, scale)
@@ -77,9 +89,13 @@ def test_softmax_implicit_dim_matches_torch_and_warns():
 
 def test_extreme_inputs_match_torch_without_nan():
     x = EXTREME.double()
-    for ours, theirs in [(sigmoid, torch.sigmoid), (tanh, torch.tanh), (gelu, F.gelu),
-                         (lambda t: gelu(t, "tanh"), lambda t: F.gelu(t, approximate="tanh")),
-                         (relu, torch.relu)]:  # fmt: skip
+    for ours, theirs in [
+        (sigmoid, torch.sigmoid),
+        (tanh, torch.tanh),
+        (gelu, F.gelu),
+        (lambda t: gelu(t, "tanh"), lambda t: F.gelu(t, approximate="tanh")),
+        (relu, torch.relu),
+    ]:
         xo, xt = x.clone().requires_grad_(), x.clone().requires_grad_()
         yo, yt = ours(xo), theirs(xt)
         yo.sum().backward()
@@ -128,11 +144,29 @@ def test_relu_keeps_integer_dtype_and_nan():
 # ----------------------------------------------------------------------------- gradcheck
 @pytest.mark.parametrize(
     "fn",
-    [relu, gelu, lambda t: gelu(t, "tanh"), sigmoid, tanh, lambda t: softmax(t, -1),
-     lambda t: softmax(t, 0), lambda t: log_softmax(t, -1), lambda t: log_softmax(t, 1)],
-    ids=["relu", "gelu", "gelu_tanh", "sigmoid", "tanh", "softmax-1", "softmax0",
-         "log_softmax-1", "log_softmax1"],
-)  # fmt: skip
+    [
+        relu,
+        gelu,
+        lambda t: gelu(t, "tanh"),
+        sigmoid,
+        tanh,
+        lambda t: softmax(t, -1),
+        lambda t: softmax(t, 0),
+        lambda t: log_softmax(t, -1),
+        lambda t: log_softmax(t, 1),
+    ],
+    ids=[
+        "relu",
+        "gelu",
+        "gelu_tanh",
+        "sigmoid",
+        "tanh",
+        "softmax-1",
+        "softmax0",
+        "log_softmax-1",
+        "log_softmax1",
+    ],
+)
 def test_gradcheck(fn):
     x = _x((3, 4), 1, dtype=torch.float64)
     x = x + 0.1 * torch.sign(x)  # keep relu's kink out of the finite-difference step
@@ -140,8 +174,11 @@ def test_gradcheck(fn):
     assert torch.autograd.gradgradcheck(fn, (x,))
 
 
-@pytest.mark.parametrize("fn", [sigmoid, tanh, lambda t: softmax(t, 0), lambda t: log_softmax(t, 0)],
-                         ids=["sigmoid", "tanh", "softmax", "log_softmax"])  # fmt: skip
+@pytest.mark.parametrize(
+    "fn",
+    [sigmoid, tanh, lambda t: softmax(t, 0), lambda t: log_softmax(t, 0)],
+    ids=["sigmoid", "tanh", "softmax", "log_softmax"],
+)
 def test_gradcheck_extreme_inputs(fn):
     x = EXTREME.double().requires_grad_()
     assert torch.autograd.gradcheck(fn, (x,))

@@ -231,17 +231,41 @@ def _seq(L, n, e, unbatched, batch_first, seed):
     seed=st.integers(0, 2**16),
 )
 def test_mha_parity(
-    n, L, S, heads, head_dim, self_attention, kvdim, bias, add_bias_kv, add_zero_attn,
-    batch_first, unbatched, mask, mask_3d, padding, need_weights, average, train, seed,
-):  # fmt: skip
+    n,
+    L,
+    S,
+    heads,
+    head_dim,
+    self_attention,
+    kvdim,
+    bias,
+    add_bias_kv,
+    add_zero_attn,
+    batch_first,
+    unbatched,
+    mask,
+    mask_3d,
+    padding,
+    need_weights,
+    average,
+    train,
+    seed,
+):
     E = heads * head_dim
     if self_attention:
         S, kvdim = L, None
     kdim, vdim = kvdim or (E, E)
     ours, theirs = _pair(
-        E, heads, bias=bias, add_bias_kv=add_bias_kv, add_zero_attn=add_zero_attn,
-        kdim=kdim, vdim=vdim, batch_first=batch_first, seed=seed,
-    )  # fmt: skip
+        E,
+        heads,
+        bias=bias,
+        add_bias_kv=add_bias_kv,
+        add_zero_attn=add_zero_attn,
+        kdim=kdim,
+        vdim=vdim,
+        batch_first=batch_first,
+        seed=seed,
+    )
     _randomize(theirs, seed)
     nb = 1 if unbatched else n
 
@@ -412,9 +436,11 @@ def test_mha_gradcheck_float64():
     def fn(q, k, v, *params):
         names = [n for n, _ in m.named_parameters()]
         out, w = torch.func.functional_call(
-            m, dict(zip(names, params, strict=True)), (q, k, v),
+            m,
+            dict(zip(names, params, strict=True)),
+            (q, k, v),
             {"key_padding_mask": kpm, "attn_mask": mask},
-        )  # fmt: skip
+        )
         return out, w
 
     params = tuple(p.detach().clone().requires_grad_() for p in m.parameters())
@@ -448,14 +474,34 @@ _K = torch.ones(5, 2, 4)
         ((_Q, torch.ones(5, 2, 3), torch.ones(5, 2, 3)), {}, ValueError, "kdim = 4"),
         ((_Q, _K, torch.ones(6, 2, 4)), {}, ValueError, "same length and batch size"),
         ((_Q, torch.ones(5, 3, 4), torch.ones(5, 3, 4)), {}, ValueError, "same batch size"),
-        ((_Q, _K, _K), {"key_padding_mask": torch.zeros(2, 4, dtype=torch.bool)}, ValueError, "(N, S) = (2, 5)"),
-        ((_Q, _K, _K), {"key_padding_mask": torch.zeros(2, 5, dtype=torch.long)}, TypeError, "bool or floating"),
-        ((_Q, _K, _K), {"attn_mask": torch.zeros(3, 4, dtype=torch.bool)}, ValueError, "(L, S) = (3, 5)"),
-        ((_Q, _K, _K), {"attn_mask": torch.zeros(2, 3, 5)}, ValueError, "(N * num_heads, L, S) = (4, 3, 5)"),
+        (
+            (_Q, _K, _K),
+            {"key_padding_mask": torch.zeros(2, 4, dtype=torch.bool)},
+            ValueError,
+            "(N, S) = (2, 5)",
+        ),
+        (
+            (_Q, _K, _K),
+            {"key_padding_mask": torch.zeros(2, 5, dtype=torch.long)},
+            TypeError,
+            "bool or floating",
+        ),
+        (
+            (_Q, _K, _K),
+            {"attn_mask": torch.zeros(3, 4, dtype=torch.bool)},
+            ValueError,
+            "(L, S) = (3, 5)",
+        ),
+        (
+            (_Q, _K, _K),
+            {"attn_mask": torch.zeros(2, 3, 5)},
+            ValueError,
+            "(N * num_heads, L, S) = (4, 3, 5)",
+        ),
         ((_Q, _K, _K), {"is_causal": True}, ValueError, "is_causal"),
         ((_Q.double(), _K.double(), _K.double()), {}, TypeError, "dtype"),
     ],
-)  # fmt: skip
+)
 def test_mha_bad_inputs(args, kwargs, error, message):
     m = scratch.MultiheadAttention(4, 2)
     with pytest.raises(error, match="MultiheadAttention") as info:

@@ -104,13 +104,18 @@ def test_conv1d_parity(cfg, train, seed):
 
 
 NAMED_CASES = [
-    ("Conv2d", (4, 6, (2, 4)), dict(padding="same", dilation=(3, 1), groups=2, padding_mode="reflect"), (2, 4, 7, 9)),
+    (
+        "Conv2d",
+        (4, 6, (2, 4)),
+        dict(padding="same", dilation=(3, 1), groups=2, padding_mode="reflect"),
+        (2, 4, 7, 9),
+    ),
     ("Conv2d", (3, 6, 3), dict(stride=2, padding=1, bias=False), (2, 3, 8, 8)),
     ("Conv2d", (2, 2, 3), dict(padding=(1, 2), padding_mode="replicate", groups=2), (2, 5, 4)),
     ("Conv2d", (3, 3, 3), dict(padding=3, padding_mode="circular", groups=3), (1, 3, 3, 4)),
     ("Conv1d", (2, 4, 4), dict(padding="same", padding_mode="circular"), (3, 2, 6)),
     ("Conv1d", (4, 2, 3), dict(stride=3, padding=2, dilation=2, groups=2), (4, 10)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
@@ -228,8 +233,18 @@ def test_state_dict_loads_both_ways(name, args, kwargs):
 def test_repr_and_attributes_match_torch(name, args, kwargs):
     ours, theirs = _pair(name, *args, **kwargs)
     assert repr(ours) == repr(theirs)
-    for attr in ["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
-                 "groups", "padding_mode", "transposed", "output_padding"]:  # fmt: skip
+    for attr in [
+        "in_channels",
+        "out_channels",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "groups",
+        "padding_mode",
+        "transposed",
+        "output_padding",
+    ]:
         assert getattr(ours, attr) == getattr(theirs, attr), attr
     assert list(ours._reversed_padding_repeated_twice) == list(
         theirs._reversed_padding_repeated_twice
@@ -251,14 +266,26 @@ def test_signature_matches_torch(name):
         ("Conv2d", {}, (3, 8), ValueError, "expected input of shape (N, C_in, H, W)"),
         ("Conv2d", {}, (1, 1, 3, 8, 8), ValueError, "got a 5-D tensor"),
         ("Conv2d", {}, (1, 4, 8, 8), ValueError, "expected input channels = 3, got 4"),
-        ("Conv2d", {}, (1, 3, 2, 8), ValueError, "kernel size (3, 3) (dilated) is larger than the padded input size (2, 8)"),
+        (
+            "Conv2d",
+            {},
+            (1, 3, 2, 8),
+            ValueError,
+            "kernel size (3, 3) (dilated) is larger than the padded input size (2, 8)",
+        ),
         ("Conv2d", {"dilation": 3}, (1, 3, 6, 8), ValueError, "kernel size (7, 7) (dilated)"),
-        ("Conv2d", {"padding": 1, "dilation": 2}, (1, 3, 1, 8), ValueError, "kernel size (5, 5) (dilated) is larger than the padded input size (3, 10)"),
+        (
+            "Conv2d",
+            {"padding": 1, "dilation": 2},
+            (1, 3, 1, 8),
+            ValueError,
+            "kernel size (5, 5) (dilated) is larger than the padded input size (3, 10)",
+        ),
         ("Conv1d", {}, (3,), ValueError, "expected input of shape (N, C_in, L)"),
         ("Conv1d", {}, (2, 2, 8), ValueError, "expected input channels = 3, got 2"),
         ("Conv1d", {"padding": 1}, (2, 3, 0), ValueError, "larger than the padded input size (2,)"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_shapes(name, kwargs, shape, error, fragment):
     layer = getattr(scratch, name)(3, 2, 3, **kwargs)
     with pytest.raises(error) as info:

@@ -59,8 +59,11 @@ def test_survivors_scaled_by_exactly_one_over_one_minus_p(p):
     assert torch.equal(yt[kt], x[kt] * (1.0 / (1.0 - p)))
 
 
-@given(shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
-       p=st.sampled_from([0.0, 0.2, 0.5, 1.0]), seed=st.integers(0, 2**16))  # fmt: skip
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+    p=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+    seed=st.integers(0, 2**16),
+)
 def test_eval_parity_is_identity(shape, p, seed):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(shape, generator=g)

@@ -20,8 +20,10 @@ def _ids(shape, n, seed, dtype=torch.int64):
 
 
 def test_same_signature():
-    for ours, theirs in [(scratch.Embedding, nn.Embedding),
-                         (scratch.Embedding.from_pretrained, nn.Embedding.from_pretrained)]:  # fmt: skip
+    for ours, theirs in [
+        (scratch.Embedding, nn.Embedding),
+        (scratch.Embedding.from_pretrained, nn.Embedding.from_pretrained),
+    ]:
         o, t = inspect.signature(ours), inspect.signature(theirs)
         assert list(o.parameters) == list(t.parameters)
         for p in o.parameters:
@@ -43,10 +45,17 @@ def test_init_bitwise_equal_to_torch(padding_idx, seed):
 
 @pytest.mark.parametrize(
     "kw",
-    [{}, dict(padding_idx=2), dict(padding_idx=-1), dict(max_norm=1.0),
-     dict(max_norm=2.0, norm_type=1.0), dict(max_norm=0.5, norm_type=float("inf")),
-     dict(scale_grad_by_freq=True), dict(scale_grad_by_freq=True, padding_idx=0)],
-)  # fmt: skip
+    [
+        {},
+        dict(padding_idx=2),
+        dict(padding_idx=-1),
+        dict(max_norm=1.0),
+        dict(max_norm=2.0, norm_type=1.0),
+        dict(max_norm=0.5, norm_type=float("inf")),
+        dict(scale_grad_by_freq=True),
+        dict(scale_grad_by_freq=True, padding_idx=0),
+    ],
+)
 def test_repr(kw):
     assert repr(scratch.Embedding(10, 3, **kw)) == repr(nn.Embedding(10, 3, **kw))
 
@@ -134,8 +143,11 @@ def test_gradcheck():
     # checked where it is still the true one: pad id absent, every id seen once
     repeated, unique = torch.tensor([[0, 3, 3], [2, 1, 0]]), torch.tensor([[0, 3], [2, 1]])
     w = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
-    for kw, ids in [({}, repeated), (dict(padding_idx=4), repeated),
-                    (dict(scale_grad_by_freq=True), unique)]:  # fmt: skip
+    for kw, ids in [
+        ({}, repeated),
+        (dict(padding_idx=4), repeated),
+        (dict(scale_grad_by_freq=True), unique),
+    ]:
         m = scratch.Embedding(5, 4, dtype=torch.float64, **kw)
 
         def f(weight, m=m, ids=ids):

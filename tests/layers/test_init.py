@@ -12,9 +12,19 @@ from torch import nn
 from scratch import init
 
 SHAPES = [(3, 5), (8, 4, 3), (6, 2, 3, 3), (1, 1), (16, 7, 5)]
-NAMES = ["uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
-         "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "calculate_gain",
-         "_calculate_fan_in_and_fan_out"]  # fmt: skip
+NAMES = [
+    "uniform_",
+    "normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "calculate_gain",
+    "_calculate_fan_in_and_fan_out",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -87,9 +97,18 @@ def test_in_place_on_parameter_without_grad_history():
 
 @pytest.mark.parametrize(
     "nonlinearity,param",
-    [("linear", None), ("conv2d", None), ("sigmoid", None), ("tanh", None), ("relu", None),
-     ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 1), ("selu", None)],
-)  # fmt: skip
+    [
+        ("linear", None),
+        ("conv2d", None),
+        ("sigmoid", None),
+        ("tanh", None),
+        ("relu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("leaky_relu", 1),
+        ("selu", None),
+    ],
+)
 def test_calculate_gain(nonlinearity, param):
     assert init.calculate_gain(nonlinearity, param) == nn.init.calculate_gain(nonlinearity, param)
 

@@ -107,9 +107,10 @@ def test_state_dict_both_ways(bias):
 def test_gradcheck():
     m = scratch.Linear(4, 3, dtype=torch.float64)
     x = _x((2, 5, 4), 0, torch.float64).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x, w, b: torch.func.functional_call(
-        m, {"weight": w, "bias": b}, (x,)), (x, m.weight.detach().clone().requires_grad_(),
-                                             m.bias.detach().clone().requires_grad_()))  # fmt: skip
+    assert torch.autograd.gradcheck(
+        lambda x, w, b: torch.func.functional_call(m, {"weight": w, "bias": b}, (x,)),
+        (x, m.weight.detach().clone().requires_grad_(), m.bias.detach().clone().requires_grad_()),
+    )
     assert torch.autograd.gradcheck(scratch.Flatten(0, 1), (x,))
 
 

@@ -184,11 +184,16 @@ def test_instancenorm_warns_like_torch_on_unused_num_features():
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-@pytest.mark.parametrize(("name", "args", "kwargs"), [
-    ("BatchNorm2d", (3,), {}), ("BatchNorm2d", (3,), dict(affine=False)),
-    ("LayerNorm", ((3, 4),), {}), ("GroupNorm", (3, 3), {}),
-    ("InstanceNorm2d", (3,), dict(affine=True, track_running_stats=True)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [
+        ("BatchNorm2d", (3,), {}),
+        ("BatchNorm2d", (3,), dict(affine=False)),
+        ("LayerNorm", ((3, 4),), {}),
+        ("GroupNorm", (3, 3), {}),
+        ("InstanceNorm2d", (3,), dict(affine=True, track_running_stats=True)),
+    ],
+)
 def test_low_precision_input_with_float32_weights_like_torch(name, args, kwargs, dtype):
     """torch computes a float16/bfloat16 input in float32 and returns the input's dtype."""
     ours, theirs = _pair(name, *args, **kwargs)
@@ -349,13 +354,49 @@ BAD = [
     # (layer, ctor args, ctor kwargs, input shape, dtype, train, error, message piece)
     ("BatchNorm1d", (3,), {}, (4, 3, 2, 2), torch.float32, True, ValueError, "(N, C) or (N, C, L)"),
     ("BatchNorm1d", (3,), {}, (4, 5), torch.float32, True, ValueError, "num_features = 3"),
-    ("BatchNorm1d", (3,), {}, (1, 3), torch.float32, True, ValueError, "more than 1 value per channel"),
-    ("BatchNorm1d", (3,), dict(track_running_stats=False), (1, 3), torch.float32, False, ValueError, "got input size (1, 3)"),
+    (
+        "BatchNorm1d",
+        (3,),
+        {},
+        (1, 3),
+        torch.float32,
+        True,
+        ValueError,
+        "more than 1 value per channel",
+    ),
+    (
+        "BatchNorm1d",
+        (3,),
+        dict(track_running_stats=False),
+        (1, 3),
+        torch.float32,
+        False,
+        ValueError,
+        "got input size (1, 3)",
+    ),
     ("BatchNorm1d", (3,), {}, (4, 3), torch.int64, True, TypeError, "floating-point"),
     ("BatchNorm2d", (3,), {}, (3, 4, 4), torch.float32, True, ValueError, "(N, C, H, W)"),
     ("BatchNorm2d", (3,), {}, (2, 4, 4, 4), torch.float32, False, ValueError, "got 4"),
-    ("BatchNorm2d", (3,), {}, (1, 3, 1, 1), torch.float32, True, ValueError, "more than 1 value per channel"),
-    ("BatchNorm2d", (3,), {}, (2, 3, 2, 2), torch.float64, True, TypeError, "does not match weight dtype"),
+    (
+        "BatchNorm2d",
+        (3,),
+        {},
+        (1, 3, 1, 1),
+        torch.float32,
+        True,
+        ValueError,
+        "more than 1 value per channel",
+    ),
+    (
+        "BatchNorm2d",
+        (3,),
+        {},
+        (2, 3, 2, 2),
+        torch.float64,
+        True,
+        TypeError,
+        "does not match weight dtype",
+    ),
     ("LayerNorm", (4,), {}, (3, 5), torch.float32, True, ValueError, "got shape (3, 5)"),
     ("LayerNorm", ((2, 4),), {}, (4,), torch.float32, True, ValueError, "normalized_shape (2, 4)"),
     ("LayerNorm", ((2, 4),), {}, (3, 4, 2), torch.float32, False, ValueError, "(*, 2, 4)"),
@@ -364,13 +405,49 @@ BAD = [
     ("GroupNorm", (2, 4), {}, (2, 6, 3), torch.float32, True, ValueError, "got 6"),
     ("GroupNorm", (2, 4), {}, (2, 4), torch.bool, True, TypeError, "floating-point"),
     ("GroupNorm", (2, 2), {}, (1, 2), torch.float32, True, ValueError, "more than 1 value"),
-    ("InstanceNorm2d", (3,), {}, (3, 4), torch.float32, True, ValueError, "(N, C, H, W) or (C, H, W)"),
+    (
+        "InstanceNorm2d",
+        (3,),
+        {},
+        (3, 4),
+        torch.float32,
+        True,
+        ValueError,
+        "(N, C, H, W) or (C, H, W)",
+    ),
     ("InstanceNorm2d", (3,), {}, (2, 3, 4, 4, 4), torch.float32, True, ValueError, "5-D"),
-    ("InstanceNorm2d", (3,), dict(affine=True), (2, 4, 4, 4), torch.float32, True, ValueError, "num_features = 3"),
-    ("InstanceNorm2d", (3,), {}, (2, 3, 1, 1), torch.float32, True, ValueError, "more than 1 spatial element"),
+    (
+        "InstanceNorm2d",
+        (3,),
+        dict(affine=True),
+        (2, 4, 4, 4),
+        torch.float32,
+        True,
+        ValueError,
+        "num_features = 3",
+    ),
+    (
+        "InstanceNorm2d",
+        (3,),
+        {},
+        (2, 3, 1, 1),
+        torch.float32,
+        True,
+        ValueError,
+        "more than 1 spatial element",
+    ),
     ("InstanceNorm2d", (3,), {}, (2, 3, 4, 4), torch.int64, True, TypeError, "got torch.int64"),
-    ("InstanceNorm2d", (3,), dict(affine=True), (3, 4, 4), torch.float64, True, TypeError, "weight dtype"),
-]  # fmt: skip
+    (
+        "InstanceNorm2d",
+        (3,),
+        dict(affine=True),
+        (3, 4, 4),
+        torch.float64,
+        True,
+        TypeError,
+        "weight dtype",
+    ),
+]
 
 
 @pytest.mark.parametrize(

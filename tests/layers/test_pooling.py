@@ -175,12 +175,17 @@ GRADCHECK_CASES = [
     ("MaxPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 2, 7, 6)),
     ("MaxPool2d", ((2, 3),), dict(stride=1, dilation=(2, 1)), (1, 2, 6, 5)),
     ("MaxPool1d", (3,), dict(stride=2, padding=1, dilation=2, ceil_mode=True), (2, 3, 9)),
-    ("AvgPool2d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False), (2, 2, 6, 7)),
+    (
+        "AvgPool2d",
+        (3,),
+        dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+        (2, 2, 6, 7),
+    ),
     ("AvgPool2d", ((2, 3),), dict(padding=(1, 0), divisor_override=4), (1, 2, 5, 7)),
     ("AvgPool1d", (3,), dict(stride=2, padding=1, ceil_mode=True), (2, 3, 8)),
     ("AdaptiveAvgPool2d", ((3, None),), {}, (2, 2, 7, 5)),
     ("AdaptiveMaxPool2d", ((4, 3),), {}, (2, 2, 7, 5)),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "args", "kwargs", "shape"), GRADCHECK_CASES)
@@ -221,15 +226,36 @@ def test_signature_matches_torch(name):
 
 # ------------------------------------------------------------------------- bad inputs
 BAD = [
-    ("MaxPool2d", (2,), {}, (4, 4), ValueError, "expected input of shape (N, C, H, W) or (C, H, W)"),
+    (
+        "MaxPool2d",
+        (2,),
+        {},
+        (4, 4),
+        ValueError,
+        "expected input of shape (N, C, H, W) or (C, H, W)",
+    ),
     ("MaxPool2d", (3,), dict(padding=2), (1, 1, 5, 5), ValueError, "padding=2 for kernel_size=3"),
     ("MaxPool2d", (3,), {}, (1, 1, 2, 5), ValueError, "output size 0 is too small"),
     ("MaxPool2d", (2,), dict(stride=0), (1, 1, 4, 4), ValueError, "must be positive"),
-    ("MaxPool1d", (2,), {}, (1, 1, 2, 4), ValueError, "expected input of shape (N, C, L) or (C, L)"),
+    (
+        "MaxPool1d",
+        (2,),
+        {},
+        (1, 1, 2, 4),
+        ValueError,
+        "expected input of shape (N, C, L) or (C, L)",
+    ),
     ("MaxPool1d", (2,), dict(padding=2), (1, 1, 4), ValueError, "half the kernel size"),
     ("MaxPool1d", (5,), {}, (1, 4), ValueError, "too small"),
     ("AvgPool2d", (2,), {}, (1, 1, 1, 4, 4), ValueError, "got a 5-D tensor"),
-    ("AvgPool2d", (2,), dict(padding=(0, 2)), (1, 1, 5, 5), ValueError, "padding=2 for kernel_size=2"),
+    (
+        "AvgPool2d",
+        (2,),
+        dict(padding=(0, 2)),
+        (1, 1, 5, 5),
+        ValueError,
+        "padding=2 for kernel_size=2",
+    ),
     ("AvgPool2d", (4,), {}, (1, 5, 3), ValueError, "output size 0 is too small"),
     ("AvgPool2d", (2,), dict(divisor_override=0), (1, 1, 4, 4), ValueError, "divisor_override"),
     ("AvgPool1d", (2,), {}, (4,), ValueError, "expected input of shape (N, C, L)"),
@@ -242,7 +268,7 @@ BAD = [
     ("AdaptiveMaxPool2d", (2,), {}, (1, 1, 1, 4, 4), ValueError, "got a 5-D tensor"),
     ("AdaptiveMaxPool2d", ((-1, 2),), {}, (1, 4, 4), ValueError, "non-negative"),
     ("AdaptiveMaxPool2d", (2,), {}, (2, 3, 4, 0), ValueError, "non-zero height and width"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "args", "kwargs", "shape", "error", "fragment"), BAD)

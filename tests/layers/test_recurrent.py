@@ -199,15 +199,42 @@ def test_state_dict_both_ways_counts_and_repr(name, kwargs, dtype):
 
 
 EXPECTED_SIGNATURES = {
-    "RNN": ["input_size", "hidden_size", ("num_layers", 1), ("nonlinearity", "tanh"), ("bias", True),
-            ("batch_first", False), ("dropout", 0.0), ("bidirectional", False), ("device", None),
-            ("dtype", None)],
-    "LSTM": ["input_size", "hidden_size", ("num_layers", 1), ("bias", True), ("batch_first", False),
-             ("dropout", 0.0), ("bidirectional", False), ("proj_size", 0), ("device", None),
-             ("dtype", None)],
-    "GRU": ["input_size", "hidden_size", ("num_layers", 1), ("bias", True), ("batch_first", False),
-            ("dropout", 0.0), ("bidirectional", False), ("device", None), ("dtype", None)],
-}  # fmt: skip
+    "RNN": [
+        "input_size",
+        "hidden_size",
+        ("num_layers", 1),
+        ("nonlinearity", "tanh"),
+        ("bias", True),
+        ("batch_first", False),
+        ("dropout", 0.0),
+        ("bidirectional", False),
+        ("device", None),
+        ("dtype", None),
+    ],
+    "LSTM": [
+        "input_size",
+        "hidden_size",
+        ("num_layers", 1),
+        ("bias", True),
+        ("batch_first", False),
+        ("dropout", 0.0),
+        ("bidirectional", False),
+        ("proj_size", 0),
+        ("device", None),
+        ("dtype", None),
+    ],
+    "GRU": [
+        "input_size",
+        "hidden_size",
+        ("num_layers", 1),
+        ("bias", True),
+        ("batch_first", False),
+        ("dropout", 0.0),
+        ("bidirectional", False),
+        ("device", None),
+        ("dtype", None),
+    ],
+}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -359,20 +386,40 @@ def _bad_cases(name: str):
     if name == "LSTM":
         cases += [
             (x, h, TypeError, "tuple (h_0, c_0)"),
-            (x, (torch.zeros(1, 2, 4), hx[1]), ValueError, "expected h_0 of shape (2, 2, 4), got (1, 2, 4)"),
-            (x, (h, torch.zeros(2, 2, 5)), ValueError, "expected c_0 of shape (2, 2, 4), got (2, 2, 5)"),
-            (x, (h, torch.zeros(2, 3, 4)), ValueError, "batch size of c_0 (3) does not match the input's batch size (2)"),
+            (
+                x,
+                (torch.zeros(1, 2, 4), hx[1]),
+                ValueError,
+                "expected h_0 of shape (2, 2, 4), got (1, 2, 4)",
+            ),
+            (
+                x,
+                (h, torch.zeros(2, 2, 5)),
+                ValueError,
+                "expected c_0 of shape (2, 2, 4), got (2, 2, 5)",
+            ),
+            (
+                x,
+                (h, torch.zeros(2, 3, 4)),
+                ValueError,
+                "batch size of c_0 (3) does not match the input's batch size (2)",
+            ),
             (x, (torch.zeros(2, 4), hx[1]), ValueError, "expected h_0 of shape (2, 2, 4)"),
             (x, (h, h.long()), TypeError, "c_0"),
-        ]  # fmt: skip
+        ]
     else:
         cases += [
             (x, torch.zeros(4, 2, 4), ValueError, "expected h_0 of shape (2, 2, 4), got (4, 2, 4)"),
-            (x, torch.zeros(2, 5, 4), ValueError, "batch size of h_0 (5) does not match the input's batch size (2)"),
+            (
+                x,
+                torch.zeros(2, 5, 4),
+                ValueError,
+                "batch size of h_0 (5) does not match the input's batch size (2)",
+            ),
             (x[:, 0], torch.zeros(2, 1, 4), ValueError, "expected h_0 of shape (2, 4)"),
             (x, h.double(), TypeError, "expected h_0 of dtype torch.float32"),
             (x, (h,), TypeError, "expected h_0 to be a torch.Tensor, got tuple"),
-        ]  # fmt: skip
+        ]
     return cases
 
 
@@ -391,7 +438,13 @@ def test_batch_first_is_named_in_the_rank_message():
 
 
 BAD_CONSTRUCTORS = [
-    ("RNN", (3, 4), dict(nonlinearity="sigmoid"), ValueError, "nonlinearity 'tanh' or 'relu', got 'sigmoid'"),
+    (
+        "RNN",
+        (3, 4),
+        dict(nonlinearity="sigmoid"),
+        ValueError,
+        "nonlinearity 'tanh' or 'relu', got 'sigmoid'",
+    ),
     ("RNN", (3, 4), dict(dropout=1.5), ValueError, "dropout must be in [0, 1], got 1.5"),
     ("RNN", (3, 0), {}, ValueError, "hidden_size > 0, got 0"),
     ("RNN", (3, 4), dict(bias="yes"), TypeError, "bias to be a bool"),
@@ -403,7 +456,7 @@ BAD_CONSTRUCTORS = [
     ("GRU", (3, 4), dict(dropout="0.5"), TypeError, "dropout to be a number"),
     ("GRU", (3, 4), dict(num_layers=0), ValueError, "num_layers > 0, got 0"),
     ("GRU", (3, 4), dict(batch_first=1), TypeError, "batch_first to be a bool, got int"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("name", "args", "kwargs", "error", "piece"), BAD_CONSTRUCTORS)

@@ -121,14 +121,37 @@ def _pair_layer(name, d_model, nhead, act, **kwargs):
     seed=st.integers(0, 2**16),
 )
 def test_encoder_parity(
-    n, T, nhead, head_dim, dim_ff, act, eps, batch_first, unbatched, norm_first, bias,
-    mask, mask_3d, padding, train, seed,
-):  # fmt: skip
+    n,
+    T,
+    nhead,
+    head_dim,
+    dim_ff,
+    act,
+    eps,
+    batch_first,
+    unbatched,
+    norm_first,
+    bias,
+    mask,
+    mask_3d,
+    padding,
+    train,
+    seed,
+):
     d = nhead * head_dim
     ours, theirs = _pair_layer(
-        "TransformerEncoderLayer", d, nhead, act, dim_feedforward=dim_ff, dropout=0.0,
-        layer_norm_eps=eps, batch_first=batch_first, norm_first=norm_first, bias=bias, seed=seed,
-    )  # fmt: skip
+        "TransformerEncoderLayer",
+        d,
+        nhead,
+        act,
+        dim_feedforward=dim_ff,
+        dropout=0.0,
+        layer_norm_eps=eps,
+        batch_first=batch_first,
+        norm_first=norm_first,
+        bias=bias,
+        seed=seed,
+    )
     _randomize(theirs, seed)
     nb = 1 if unbatched else n
     src_mask, is_causal = _mask(mask, (nb * nhead, T, T) if mask_3d else (T, T), seed + 2)
@@ -162,30 +185,61 @@ def test_encoder_parity(
     seed=st.integers(0, 2**16),
 )
 def test_decoder_parity(
-    n, T, S, nhead, head_dim, dim_ff, act, batch_first, unbatched, norm_first, bias,
-    tgt_mask, memory_mask, padding, train, seed,
-):  # fmt: skip
+    n,
+    T,
+    S,
+    nhead,
+    head_dim,
+    dim_ff,
+    act,
+    batch_first,
+    unbatched,
+    norm_first,
+    bias,
+    tgt_mask,
+    memory_mask,
+    padding,
+    train,
+    seed,
+):
     d = nhead * head_dim
     ours, theirs = _pair_layer(
-        "TransformerDecoderLayer", d, nhead, act, dim_feedforward=dim_ff, dropout=0.0,
-        batch_first=batch_first, norm_first=norm_first, bias=bias, seed=seed,
-    )  # fmt: skip
+        "TransformerDecoderLayer",
+        d,
+        nhead,
+        act,
+        dim_feedforward=dim_ff,
+        dropout=0.0,
+        batch_first=batch_first,
+        norm_first=norm_first,
+        bias=bias,
+        seed=seed,
+    )
     _randomize(theirs, seed)
     nb = 1 if unbatched else n
     kind = "float" if tgt_mask == "float" else "bool"  # one mask type throughout
     t_mask, t_causal = _mask(tgt_mask, (T, T), seed + 2)
     m_kind = "none" if memory_mask == "none" else kind
     m_mask, _ = _mask(m_kind, (nb * nhead, T, S) if memory_mask == "3d" else (T, S), seed + 3)
-    t_kpm = _padding(kind if padding in ("tgt", "both") else "none", (T,) if unbatched else (n, T), seed + 4)  # fmt: skip
-    m_kpm = _padding(kind if padding in ("memory", "both") else "none", (S,) if unbatched else (n, S), seed + 5)  # fmt: skip
+    t_kpm = _padding(
+        kind if padding in ("tgt", "both") else "none", (T,) if unbatched else (n, T), seed + 4
+    )
+    m_kpm = _padding(
+        kind if padding in ("memory", "both") else "none", (S,) if unbatched else (n, S), seed + 5
+    )
     tgt = _seq(T, n, d, unbatched, batch_first, seed + 1)
     memory = _seq(S, n, d, unbatched, batch_first, seed + 6)
 
     def call(m, tgt, memory):
         return m(
-            tgt, memory, tgt_mask=t_mask, memory_mask=m_mask, tgt_key_padding_mask=t_kpm,
-            memory_key_padding_mask=m_kpm, tgt_is_causal=t_causal,
-        )  # fmt: skip
+            tgt,
+            memory,
+            tgt_mask=t_mask,
+            memory_mask=m_mask,
+            tgt_key_padding_mask=t_kpm,
+            memory_key_padding_mask=m_kpm,
+            tgt_is_causal=t_causal,
+        )
 
     assert_parity(ours, theirs, tgt, memory, train=train, atol=ATOL, rtol=RTOL, call=call)
 
@@ -282,9 +336,14 @@ def test_encoder_fully_padded_sequence():
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_gradcheck_float64(norm_first):
     m = scratch.TransformerEncoderLayer(
-        4, 2, dim_feedforward=6, dropout=0.0, activation="gelu", norm_first=norm_first,
+        4,
+        2,
+        dim_feedforward=6,
+        dropout=0.0,
+        activation="gelu",
+        norm_first=norm_first,
         dtype=torch.float64,
-    )  # fmt: skip
+    )
     _randomize(m, 0)
     x = _randn((3, 2, 4), 1, torch.float64).requires_grad_()
     mask = torch.ones(3, 3, dtype=torch.bool).triu(1)
@@ -345,13 +404,33 @@ _X = torch.ones(5, 2, 4)
     "args, kwargs, error, message",
     [
         ((_X.long(),), {}, TypeError, "TransformerEncoderLayer: expected src to be a floating"),
-        ((torch.ones(5, 2, 1, 4),), {}, ValueError, "TransformerEncoderLayer: expected src of shape (T, N, d_model)"),
-        ((torch.ones(5, 2, 6),), {}, ValueError, "TransformerEncoderLayer: expected src.shape[-1] = d_model = 4"),
-        ((_X,), {"src_mask": torch.zeros(5, 4, dtype=torch.bool)}, ValueError, "TransformerEncoderLayer.self_attn: expected attn_mask of shape (L, S)"),
-        ((_X,), {"src_key_padding_mask": torch.zeros(5, 2, dtype=torch.bool)}, ValueError, "TransformerEncoderLayer.self_attn: expected key_padding_mask of shape (N, S)"),
+        (
+            (torch.ones(5, 2, 1, 4),),
+            {},
+            ValueError,
+            "TransformerEncoderLayer: expected src of shape (T, N, d_model)",
+        ),
+        (
+            (torch.ones(5, 2, 6),),
+            {},
+            ValueError,
+            "TransformerEncoderLayer: expected src.shape[-1] = d_model = 4",
+        ),
+        (
+            (_X,),
+            {"src_mask": torch.zeros(5, 4, dtype=torch.bool)},
+            ValueError,
+            "TransformerEncoderLayer.self_attn: expected attn_mask of shape (L, S)",
+        ),
+        (
+            (_X,),
+            {"src_key_padding_mask": torch.zeros(5, 2, dtype=torch.bool)},
+            ValueError,
+            "TransformerEncoderLayer.self_attn: expected key_padding_mask of shape (N, S)",
+        ),
         ((_X,), {"is_causal": True}, ValueError, "is_causal=True is a hint"),
     ],
-)  # fmt: skip
+)
 def test_encoder_bad_inputs(args, kwargs, error, message):
     m = scratch.TransformerEncoderLayer(4, 2, dim_feedforward=8)
     with pytest.raises(error) as info:
@@ -366,14 +445,44 @@ _M = torch.ones(3, 2, 4)
     "args, kwargs, error, message",
     [
         ((_X.double(), _M), {}, TypeError, "dtype"),
-        ((_X, _M.long()), {}, TypeError, "TransformerDecoderLayer: expected memory to be a floating"),
-        ((_X, torch.ones(3, 2, 5)), {}, ValueError, "TransformerDecoderLayer: expected memory.shape[-1] = d_model = 4"),
-        ((_X, torch.ones(3, 4)), {}, ValueError, "TransformerDecoderLayer: expected memory 3-D like tgt"),
-        ((_X, torch.ones(3, 5, 4)), {}, ValueError, "TransformerDecoderLayer.multihead_attn: expected query and key of the same batch size"),
-        ((_X, _M), {"memory_mask": torch.zeros(5, 5)}, ValueError, "TransformerDecoderLayer.multihead_attn: expected attn_mask of shape (L, S) = (5, 3)"),
-        ((_X, _M), {"memory_key_padding_mask": torch.zeros(2, 3, dtype=torch.int32)}, TypeError, "TransformerDecoderLayer.multihead_attn: expected key_padding_mask of dtype bool"),
+        (
+            (_X, _M.long()),
+            {},
+            TypeError,
+            "TransformerDecoderLayer: expected memory to be a floating",
+        ),
+        (
+            (_X, torch.ones(3, 2, 5)),
+            {},
+            ValueError,
+            "TransformerDecoderLayer: expected memory.shape[-1] = d_model = 4",
+        ),
+        (
+            (_X, torch.ones(3, 4)),
+            {},
+            ValueError,
+            "TransformerDecoderLayer: expected memory 3-D like tgt",
+        ),
+        (
+            (_X, torch.ones(3, 5, 4)),
+            {},
+            ValueError,
+            "TransformerDecoderLayer.multihead_attn: expected query and key of the same batch size",
+        ),
+        (
+            (_X, _M),
+            {"memory_mask": torch.zeros(5, 5)},
+            ValueError,
+            "TransformerDecoderLayer.multihead_attn: expected attn_mask of shape (L, S) = (5, 3)",
+        ),
+        (
+            (_X, _M),
+            {"memory_key_padding_mask": torch.zeros(2, 3, dtype=torch.int32)},
+            TypeError,
+            "TransformerDecoderLayer.multihead_attn: expected key_padding_mask of dtype bool",
+        ),
     ],
-)  # fmt: skip
+)
 def test_decoder_bad_inputs(args, kwargs, error, message):
     m = scratch.TransformerDecoderLayer(4, 2, dim_feedforward=8)
     with pytest.raises(error) as info:
@@ -423,7 +532,8 @@ def test_positional_encoding_shift_is_a_fixed_rotation(k):
     R = torch.zeros(d, d, dtype=torch.float64)
     for i, w in enumerate(omega.tolist()):
         c, s = math.cos(k * w), math.sin(k * w)
-        # sin((p+k)w) = sin(pw) cos(kw) + cos(pw) sin(kw); cos((p+k)w) = cos(pw) cos(kw) - sin(pw) sin(kw)
+        # sin((p+k)w) = sin(pw) cos(kw) + cos(pw) sin(kw)
+        # cos((p+k)w) = cos(pw) cos(kw) - sin(pw) sin(kw)
         R[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = torch.tensor([[c, s], [-s, c]])
     torch.testing.assert_close(pe[k:], pe[:-k] @ R.T, atol=1e-4, rtol=0)
     # and the map is *one* linear map: least squares over all positions fits it exactly

@@ -154,8 +154,10 @@ def test_output_grad_norms_match_autograd_and_leave_no_hooks() -> None:
     # reference: the same outputs captured by hand and differentiated with autograd.grad
     convs = dict(model.named_modules())
     outputs = {}
-    handles = [convs[n].register_forward_hook(lambda m, a, out, n=n: outputs.__setitem__(n, out))
-               for n in names]  # fmt: skip
+    handles = [
+        convs[n].register_forward_hook(lambda m, a, out, n=n: outputs.__setitem__(n, out))
+        for n in names
+    ]
     loss = loss_fn()
     for h in handles:
         h.remove()

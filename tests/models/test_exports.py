@@ -13,10 +13,24 @@ def test_every_exported_name_resolves() -> None:
     for name in models.__all__:
         assert getattr(models, name) is not None, name
     assert set(models.__all__) >= {
-        "MLP", "SmallImageClassifier", "shape_table", "resnet18", "resnet152", "ResNet",
-        "resnet20", "resnet110", "plain20", "cifar_resnet", "grad_norms_by_layer", "output_grad_norms",
-        "DenseBlock", "DenseLayer", "TransformerClassifier", "TransformerLM", "RNNClassifier",
-    }  # fmt: skip
+        "MLP",
+        "SmallImageClassifier",
+        "shape_table",
+        "resnet18",
+        "resnet152",
+        "ResNet",
+        "resnet20",
+        "resnet110",
+        "plain20",
+        "cifar_resnet",
+        "grad_norms_by_layer",
+        "output_grad_norms",
+        "DenseBlock",
+        "DenseLayer",
+        "TransformerClassifier",
+        "TransformerLM",
+        "RNNClassifier",
+    }
 
 
 def test_cifar_resnet_is_the_function_and_its_module_stays_importable() -> None:

@@ -44,15 +44,25 @@ def overfit(model: torch.nn.Module, x: torch.Tensor, loss_fn, steps: int = 40, l
 
 def small_classifier(**kwargs) -> TransformerClassifier:
     torch.manual_seed(0)
-    args = dict(vocab_size=V, d_model=16, nhead=2, num_layers=2, num_classes=3,
-                dim_feedforward=32, max_len=32, dropout=0.1, pad_idx=PAD)  # fmt: skip
+    args = dict(
+        vocab_size=V,
+        d_model=16,
+        nhead=2,
+        num_layers=2,
+        num_classes=3,
+        dim_feedforward=32,
+        max_len=32,
+        dropout=0.1,
+        pad_idx=PAD,
+    )
     return TransformerClassifier(**(args | kwargs))
 
 
 def small_lm(**kwargs) -> TransformerLM:
     torch.manual_seed(0)
-    args = dict(vocab_size=V, d_model=16, nhead=2, num_layers=2, dim_feedforward=32,
-                max_len=32, dropout=0.1)  # fmt: skip
+    args = dict(
+        vocab_size=V, d_model=16, nhead=2, num_layers=2, dim_feedforward=32, max_len=32, dropout=0.1
+    )
     return TransformerLM(**(args | kwargs))
 
 
@@ -181,16 +191,18 @@ def test_lm_generate_crops_to_max_len_and_bad_inputs() -> None:
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_rnn_classifier_shapes_and_gradients(kind: str, bidirectional: bool) -> None:
     torch.manual_seed(0)
-    model = RNNClassifier(kind, vocab_size=V, hidden_size=8, num_layers=2, num_classes=3,
-                          bidirectional=bidirectional)  # fmt: skip
+    model = RNNClassifier(
+        kind, vocab_size=V, hidden_size=8, num_layers=2, num_classes=3, bidirectional=bidirectional
+    )
     x = tokens(4, 5)
     logits = model(x)
     assert logits.shape == (4, 3)
     assert model.fc.in_features == (16 if bidirectional else 8)
     assert_every_parameter_gets_a_gradient(model, cross_entropy(logits, torch.tensor([0, 1, 2, 0])))
 
-    features = RNNClassifier(kind, input_size=6, hidden_size=8, num_classes=2,
-                             bidirectional=bidirectional)  # fmt: skip
+    features = RNNClassifier(
+        kind, input_size=6, hidden_size=8, num_classes=2, bidirectional=bidirectional
+    )
     assert features.embedding is None
     assert features(torch.randn(3, 5, 6)).shape == (3, 2)
 

@@ -69,9 +69,18 @@ def test_shape_table_of_the_classifier() -> None:
     rows = shape_table(model, (1, 1, 28, 28))
     assert model.training  # mode restored
     assert [r["name"] for r in rows] == [
-        "conv1", "relu1", "pool1", "conv2", "relu2", "pool2",
-        "flatten", "fc1", "relu3", "dropout", "fc2",
-    ]  # fmt: skip
+        "conv1",
+        "relu1",
+        "pool1",
+        "conv2",
+        "relu2",
+        "pool2",
+        "flatten",
+        "fc1",
+        "relu3",
+        "dropout",
+        "fc2",
+    ]
     shapes = {r["name"]: r["output_shape"] for r in rows}
     assert shapes["conv1"] == (1, 32, 26, 26)
     assert shapes["pool1"] == (1, 32, 13, 13)

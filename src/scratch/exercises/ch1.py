@@ -12,10 +12,19 @@ def _conv_output_length(fn) -> str:
     # (length, kernel_size, stride, padding, dilation): the plain case, "same" padding, strides
     # whose division rounds down, dilated kernels, a kernel as long as the padded input
     cases = [
-        (28, 3, 1, 0, 1), (28, 3, 1, 1, 1), (28, 3, 2, 1, 1), (28, 3, 3, 0, 1),
-        (64, 5, 2, 2, 1), (32, 3, 1, 0, 3), (28, 3, 1, 2, 2), (10, 4, 3, 1, 1),
-        (7, 7, 1, 0, 1), (1, 3, 1, 1, 1), (9, 2, 2, 0, 2), (100, 5, 4, 3, 3),
-    ]  # fmt: skip
+        (28, 3, 1, 0, 1),
+        (28, 3, 1, 1, 1),
+        (28, 3, 2, 1, 1),
+        (28, 3, 3, 0, 1),
+        (64, 5, 2, 2, 1),
+        (32, 3, 1, 0, 3),
+        (28, 3, 1, 2, 2),
+        (10, 4, 3, 1, 1),
+        (7, 7, 1, 0, 1),
+        (1, 3, 1, 1, 1),
+        (9, 2, 2, 0, 2),
+        (100, 5, 4, 3, 3),
+    ]
     for length, k, s, p, d in cases:
         x = torch.zeros(1, 1, length)
         weight = torch.zeros(1, 1, k)

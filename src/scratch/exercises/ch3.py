@@ -25,7 +25,10 @@ def _layer_norm_forward(fn) -> str:
         expect_close(
             got, want, f"x of shape {x_shape}, normalized_shape={normalized_shape}, affine={affine}"
         )
-    return "Matches torch.nn.functional.layer_norm on 4 inputs (1 and 2 normalised axes, batch 1, no affine)."
+    return (
+        "Matches torch.nn.functional.layer_norm on 4 inputs (1 and "
+        "2 normalised axes, batch 1, no affine)."
+    )
 
 
 @exercise("batchnorm_train_step")

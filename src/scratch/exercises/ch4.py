@@ -48,7 +48,8 @@ def _chain_input_grad(fn) -> str:
         ratios[residual] = (want.norm() / grad_out.norm()).item()
     return (
         f"Matches autograd on 5 chains (1 to 12 layers, plain and residual, batch 1); through the "
-        f"12-layer chains |dL/dx| / |dL/dh_L| is {ratios[False]:.3f} plain, {ratios[True]:.2f} residual."
+        f"12-layer chains |dL/dx| / |dL/dh_L| is "
+        f"{ratios[False]:.3f} plain, {ratios[True]:.2f} residual."
     )
 
 
@@ -75,6 +76,7 @@ def _clip_grad_global_norm(fn) -> str:
         for i, (mine, p) in enumerate(zip(got, params)):
             expect_close(mine, p.grad, f"{what}: gradient {i}")
     return (
-        f"Matches torch.nn.utils.clip_grad_norm_ on 4 gradient lists (clipped, left alone, 4 tensors, "
+        f"Matches torch.nn.utils.clip_grad_norm_ on 4 gradient "
+        f"lists (clipped, left alone, 4 tensors, "
         f"1 tensor); the first has global norm {norms[0]:.2f}, scaled down to {cases[0][1]:g}."
     )

@@ -70,7 +70,10 @@ def _sgd_momentum_step(fn) -> str:
         for step, grad in enumerate(grads, start=1):
             p.grad = grad.clone()
             opt.step()
-            what = f"step {step}, param of shape {shape}, lr={lr}, momentum={momentum}, weight_decay={weight_decay}"
+            what = (
+                f"step {step}, param of shape {shape}, lr={lr}, "
+                f"momentum={momentum}, weight_decay={weight_decay}"
+            )
             got = call(
                 fn,
                 param.clone(),
@@ -84,4 +87,7 @@ def _sgd_momentum_step(fn) -> str:
             expect_close(param, p.detach(), f"{what}: the new parameter")
             if momentum:
                 expect_close(buf, opt.state[p]["momentum_buffer"], f"{what}: the momentum buffer")
-    return "Matches three steps of torch.optim.SGD for 4 settings (momentum 0 and 0.9, with weight decay)."
+    return (
+        "Matches three steps of torch.optim.SGD for 4 settings "
+        "(momentum 0 and 0.9, with weight decay)."
+    )

@@ -32,7 +32,10 @@ def _inside_receptive_field(fn) -> str:
     ]
     for layers in cases:
         expect_equal(call(fn, layers), _measured_receptive_field(layers), f"layers {layers}")
-    return "Equals the support of the input gradient of one output unit for 5 stacks (strides 1, 2 and 4)."
+    return (
+        "Equals the support of the input gradient of one output "
+        "unit for 5 stacks (strides 1, 2 and 4)."
+    )
 
 
 def _classifier(channels: int, size: int, classes: int, seed: int) -> nn.Module:
@@ -65,4 +68,7 @@ def _inside_saliency_map(fn) -> str:
         got = call(fn, model, x.clone(), target.clone())
         what = f"batch of {n} images, {c} channel(s), {size}x{size}, {classes} classes"
         expect_close(got, torch.stack(want), what)
-    return "Matches |d score / d pixel| from autograd, one image at a time, for 3 batches (1 and 3 channels, batch 1)."
+    return (
+        "Matches |d score / d pixel| from autograd, one image at a "
+        "time, for 3 batches (1 and 3 channels, batch 1)."
+    )

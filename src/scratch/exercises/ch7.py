@@ -45,7 +45,10 @@ def _cnn_parameter_count(fn) -> str:
             f"side={side}, in_channels={in_channels}, filters={filters}, hidden={hidden}, "
             f"num_classes={num_classes}",
         )
-    return f"Equals the parameter count of the torch.nn model for {len(cases)} layouts (odd sides included)."
+    return (
+        f"Equals the parameter count of the torch.nn model for "
+        f"{len(cases)} layouts (odd sides included)."
+    )
 
 
 @exercise("conv2d_macs")

@@ -4,6 +4,10 @@
 ``scratch.models.resnet20()`` is the CIFAR ResNet of He et al. (2016, section 4.2);
 ``SmallImageClassifier`` is document 003's 28×28 classifier.
 
+The networks live in ``mlp``, ``small_cnn``, ``cifar_resnet``, ``resnet``, ``densenet``
+and ``sequence``; ``diagnostics`` (gradient norms per layer) and ``summary``
+(``shape_table``) are analysis tools that take any of them.
+
 Note: ``scratch.models.cifar_resnet`` is the *function* ``cifar_resnet(depth, ...)``
 (binding it here shadows the submodule of the same name); reach the module's other
 names with ``from scratch.models.cifar_resnet import CifarResNet``.

@@ -34,12 +34,24 @@ from ..pooling import AdaptiveAvgPool2d
 
 
 class ShortcutA(nn.Module):
-    """Option-A shortcut: keep every ``stride``-th pixel, zero-pad the new channels
+    r"""Option-A shortcut: keep every ``stride``-th pixel, zero-pad the new channels
     (half on each side), no parameters.
+
+    Args:
+        in_planes: channels :math:`C_{in}` of the input.
+        planes: channels :math:`C_{out} \ge C_{in}` of the output.
+        stride: :math:`s`, the subsampling step in height and width.
 
     Shape:
         - Input: :math:`(N, C_{in}, H, W)`.
-        - Output: :math:`(N, C_{out}, \\lceil H/s \\rceil, \\lceil W/s \\rceil)`.
+        - Output: :math:`(N, C_{out}, \lceil H/s \rceil, \lceil W/s \rceil)`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.models import ShortcutA
+        >>> ShortcutA(16, 32, stride=2)(torch.randn(2, 16, 32, 32)).shape
+        torch.Size([2, 32, 16, 16])
     """
 
     def __init__(self, in_planes: int, planes: int, stride: int) -> None:
@@ -61,9 +73,22 @@ class CifarBasicBlock(nn.Module):
     :math:`y = \mathrm{relu}(F(x) + s(x))`; with ``residual=False``,
     :math:`y = \mathrm{relu}(F(x))` (a plain block: ``shortcut`` is ``None``).
 
+    Args:
+        in_planes: channels of the input.
+        planes: channels of both convolutions and of the output.
+        stride: :math:`s`, the stride of the first convolution (and of the shortcut).
+        residual: ``False`` drops the shortcut (a block of the "plain" net).
+
     Shape:
         - Input: :math:`(N, \text{in\_planes}, H, W)`.
         - Output: :math:`(N, \text{planes}, \lceil H/s \rceil, \lceil W/s \rceil)`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.models import CifarBasicBlock
+        >>> CifarBasicBlock(16, 32, stride=2)(torch.randn(2, 16, 32, 32)).shape
+        torch.Size([2, 32, 16, 16])
     """
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, residual: bool = True):
@@ -106,6 +131,13 @@ class CifarResNet(nn.Module):
     Shape:
         - Input: :math:`(N, C_{in}, H, W)` (32×32 in the paper).
         - Output: :math:`(N, \text{num\_classes})`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.resnet20()  # CifarResNet(num_blocks=3)
+        >>> m(torch.randn(2, 3, 32, 32)).shape, m.depth
+        (torch.Size([2, 10]), 20)
     """
 
     def __init__(
@@ -118,7 +150,7 @@ class CifarResNet(nn.Module):
     ) -> None:
         super().__init__()
         if num_blocks < 1:
-            raise ValueError(f"CifarResNet: expected num_blocks >= 1, got {num_blocks}")
+            raise ValueError(f"{type(self).__name__}: expected num_blocks >= 1, got {num_blocks}")
         self.num_blocks, self.residual, self.in_channels = num_blocks, residual, in_channels
         self.conv1 = Conv2d(in_channels, widths[0], 3, stride=1, padding=1, bias=False)
         self.bn1 = BatchNorm2d(widths[0])
@@ -148,8 +180,9 @@ class CifarResNet(nn.Module):
         return 6 * self.num_blocks + 2
 
     def forward(self, x: Tensor) -> Tensor:
-        check_rank("CifarResNet", "input", x, (4,), "(N, C, H, W)")
-        check_size("CifarResNet", "input channels", x.shape[1], self.in_channels)
+        name = type(self).__name__
+        check_rank(name, "input", x, (4,), "(N, C, H, W)")
+        check_size(name, "input channels", x.shape[1], self.in_channels)
         x = self.relu(self.bn1(self.conv1(x)))  # (N, 16, 32, 32)
         x = self.layer3(self.layer2(self.layer1(x)))  # (N, 64, 8, 8)
         x = torch.flatten(self.avgpool(x), 1)  # (N, 64)
@@ -168,40 +201,50 @@ def cifar_resnet(
 
 
 def resnet20(**kwargs) -> CifarResNet:
+    """ResNet-20 for CIFAR (0.27M parameters); ``kwargs`` go to :func:`cifar_resnet`."""
     return cifar_resnet(20, **kwargs)
 
 
 def resnet32(**kwargs) -> CifarResNet:
+    """ResNet-32 for CIFAR (0.46M parameters); ``kwargs`` go to :func:`cifar_resnet`."""
     return cifar_resnet(32, **kwargs)
 
 
 def resnet44(**kwargs) -> CifarResNet:
+    """ResNet-44 for CIFAR (0.66M parameters); ``kwargs`` go to :func:`cifar_resnet`."""
     return cifar_resnet(44, **kwargs)
 
 
 def resnet56(**kwargs) -> CifarResNet:
+    """ResNet-56 for CIFAR (0.85M parameters); ``kwargs`` go to :func:`cifar_resnet`."""
     return cifar_resnet(56, **kwargs)
 
 
 def resnet110(**kwargs) -> CifarResNet:
+    """ResNet-110 for CIFAR (1.7M parameters); ``kwargs`` go to :func:`cifar_resnet`."""
     return cifar_resnet(110, **kwargs)
 
 
 def plain20(**kwargs) -> CifarResNet:
+    """The plain (no shortcut) twin of :func:`resnet20`, with as many parameters."""
     return cifar_resnet(20, residual=False, **kwargs)
 
 
 def plain32(**kwargs) -> CifarResNet:
+    """The plain (no shortcut) twin of :func:`resnet32`, with as many parameters."""
     return cifar_resnet(32, residual=False, **kwargs)
 
 
 def plain44(**kwargs) -> CifarResNet:
+    """The plain (no shortcut) twin of :func:`resnet44`, with as many parameters."""
     return cifar_resnet(44, residual=False, **kwargs)
 
 
 def plain56(**kwargs) -> CifarResNet:
+    """The plain (no shortcut) twin of :func:`resnet56`, with as many parameters."""
     return cifar_resnet(56, residual=False, **kwargs)
 
 
 def plain110(**kwargs) -> CifarResNet:
+    """The plain (no shortcut) twin of :func:`resnet110`, with as many parameters."""
     return cifar_resnet(110, residual=False, **kwargs)

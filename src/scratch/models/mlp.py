@@ -48,6 +48,13 @@ class MLP(nn.Sequential):
     Shape:
         - Input: :math:`(N, H_{in})`; without batchnorm any :math:`(*, H_{in})`.
         - Output: :math:`(N, H_{out})` (resp. :math:`(*, H_{out})`).
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.MLP(784, [256, 256], 10, dropout=0.1)
+        >>> m(torch.randn(32, 784)).shape, len(m.linears())
+        (torch.Size([32, 10]), 3)
     """
 
     def __init__(
@@ -60,26 +67,26 @@ class MLP(nn.Sequential):
         batchnorm: bool = False,
         bias: bool = True,
     ) -> None:
+        name = type(self).__name__
         if isinstance(activation, str):
             if activation not in ACTIVATIONS:
                 raise ValueError(
-                    f"MLP: expected activation in {sorted(ACTIVATIONS)} or a callable, "
+                    f"{name}: expected activation in {sorted(ACTIVATIONS)} or a callable, "
                     f"got {activation!r}"
                 )
             make_activation = ACTIVATIONS[activation]
         elif callable(activation):
             make_activation = activation
         else:
-            raise TypeError(
-                f"MLP: expected activation to be a name or a callable, got {type(activation).__name__}"
-            )
+            kind = type(activation).__name__
+            raise TypeError(f"{name}: expected activation to be a name or a callable, got {kind}")
         widths = [int(w) for w in hidden_features]
         if any(w <= 0 for w in [in_features, *widths, out_features]):
             raise ValueError(
-                f"MLP: expected positive widths, got in_features={in_features}, "
+                f"{name}: expected positive widths, got in_features={in_features}, "
                 f"hidden_features={widths}, out_features={out_features}"
             )
-        check_probability("MLP", "dropout", dropout)
+        check_probability(name, "dropout", dropout)
 
         layers: list[nn.Module] = []
         for fan_in, fan_out in zip([in_features, *widths], widths):
@@ -99,10 +106,11 @@ class MLP(nn.Sequential):
         return [m for m in self if isinstance(m, Linear)]
 
     def forward(self, input: Tensor) -> Tensor:
-        check_tensor("MLP", "input", input)
+        name = type(self).__name__
+        check_tensor(name, "input", input)
         if input.dim() == 0 or input.shape[-1] != self.in_features:
             raise ValueError(
-                f"MLP: expected input with last dimension in_features = {self.in_features}, "
+                f"{name}: expected input with last dimension in_features = {self.in_features}, "
                 f"got shape {tuple(input.shape)}"
             )
         return super().forward(input)

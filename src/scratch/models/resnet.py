@@ -46,9 +46,27 @@ class BasicBlock(nn.Module):
     :math:`F = \mathrm{BN}\circ\mathrm{conv}\circ\mathrm{relu}\circ\mathrm{BN}\circ\mathrm{conv}`
     and :math:`s` the identity, or ``downsample`` (1×1 conv + BN) when the shape changes.
 
+    Args:
+        inplanes: channels of the input.
+        planes: channels of both convolutions and of the output.
+        stride: :math:`s`, the stride of the block's 3×3 convolution.
+        downsample: the shortcut when the shape changes (a 1×1 convolution and a norm, as
+            ``ResNet`` builds it); ``None`` for the identity.
+        groups: must be 1 (torchvision's restriction).
+        base_width: must be 64.
+        dilation: must be 1.
+        norm_layer: factory of the norm layers, ``BatchNorm2d`` when ``None``.
+
     Shape:
         - Input: :math:`(N, \text{inplanes}, H, W)`.
         - Output: :math:`(N, \text{planes}, \lceil H/s \rceil, \lceil W/s \rceil)`, ``s = stride``.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.models import BasicBlock
+        >>> BasicBlock(64, 64)(torch.randn(2, 64, 8, 8)).shape
+        torch.Size([2, 64, 8, 8])
     """
 
     expansion: int = 1
@@ -67,9 +85,9 @@ class BasicBlock(nn.Module):
         super().__init__()
         norm_layer = norm_layer or BatchNorm2d
         if groups != 1 or base_width != 64:
-            raise ValueError("BasicBlock only supports groups=1 and base_width=64")
+            raise ValueError(f"{type(self).__name__} only supports groups=1 and base_width=64")
         if dilation > 1:
-            raise NotImplementedError("Dilation > 1 not supported in BasicBlock")
+            raise NotImplementedError(f"Dilation > 1 not supported in {type(self).__name__}")
         self.conv1 = conv3x3(inplanes, planes, stride)  # strides here, like downsample
         self.bn1 = norm_layer(planes)
         self.relu = ReLU(inplace=True)
@@ -91,9 +109,27 @@ class Bottleneck(nn.Module):
     BN, plus a shortcut: :math:`y = \mathrm{relu}(F(x) + s(x))`. ``width = planes ·
     base_width/64 · groups`` (64/1 for ResNet-50/101/152; ResNeXt and Wide ResNet change it).
 
+    Args:
+        inplanes: channels of the input.
+        planes: the output has ``planes · expansion`` (4·planes) channels.
+        stride: :math:`s`, the stride of the block's 3×3 convolution.
+        downsample: the shortcut when the shape changes (a 1×1 convolution and a norm, as
+            ``ResNet`` builds it); ``None`` for the identity.
+        groups: groups of the 3×3 convolution (ResNeXt).
+        base_width: width per group; 64 for the plain ResNets.
+        dilation: dilation of the 3×3 convolution.
+        norm_layer: factory of the norm layers, ``BatchNorm2d`` when ``None``.
+
     Shape:
         - Input: :math:`(N, \text{inplanes}, H, W)`.
         - Output: :math:`(N, 4\,\text{planes}, \lceil H/s \rceil, \lceil W/s \rceil)`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.models import Bottleneck
+        >>> Bottleneck(256, 64)(torch.randn(2, 256, 14, 14)).shape
+        torch.Size([2, 256, 14, 14])
     """
 
     expansion: int = 4
@@ -140,9 +176,30 @@ class ResNet(nn.Module):
     ``zero_init_residual`` zeroes each block's last BN weight so every block starts as the
     identity (Goyal et al., 2017). Arguments are torchvision's.
 
+    Args:
+        block: ``BasicBlock`` (ResNet-18/34) or ``Bottleneck`` (ResNet-50/101/152).
+        layers: number of blocks in each of the four stages, e.g. ``[2, 2, 2, 2]``.
+        num_classes: number of output logits.
+        zero_init_residual: start each block's last norm weight at 0 (blocks start as the
+            identity).
+        groups: groups of the 3×3 convolutions (ResNeXt).
+        width_per_group: width per group (``base_width`` of the blocks); 128 gives Wide
+            ResNet-50-2.
+        replace_stride_with_dilation: three flags, one per stage ``layer2..layer4``: dilate
+            its convolutions instead of striding (keeps the resolution).
+        norm_layer: factory of the norm layers, ``BatchNorm2d`` when ``None``.
+
     Shape:
         - Input: :math:`(N, 3, H, W)`.
         - Output: :math:`(N, \text{num\_classes})`.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.models import BasicBlock, ResNet
+        >>> m = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=10)
+        >>> m(torch.randn(2, 3, 64, 64)).shape
+        torch.Size([2, 10])
     """
 
     def __init__(
@@ -214,8 +271,9 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_rank("ResNet", "input", x, (4,), "(N, 3, H, W)")
-        check_size("ResNet", "input channels", x.shape[1], 3)
+        name = type(self).__name__
+        check_rank(name, "input", x, (4,), "(N, 3, H, W)")
+        check_size(name, "input channels", x.shape[1], 3)
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))  # (N, 512·e, H/32, W/32)
         x = torch.flatten(self.avgpool(x), 1)  # (N, 512·e)
@@ -223,6 +281,7 @@ class ResNet(nn.Module):
 
 
 def _resnet(block, layers, num_classes: int, **kwargs) -> ResNet:
+    """torchvision's helper, without the pretrained weights."""
     return ResNet(block, layers, num_classes=num_classes, **kwargs)
 
 

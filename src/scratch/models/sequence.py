@@ -48,10 +48,28 @@ class TransformerClassifier(nn.Module):
     Padded positions are masked out of attention (``src_key_padding_mask``) and of the
     mean, so appending padding leaves the logits unchanged.
 
+    Args:
+        vocab_size: number of token ids.
+        d_model: width :math:`d` of the embeddings and of every layer.
+        nhead: attention heads per layer (must divide ``d_model``).
+        num_layers: number of ``TransformerEncoderLayer``\ s.
+        num_classes: number of output logits.
+        dim_feedforward: hidden width of each layer's feed-forward block.
+        max_len: longest sequence the positional encoding covers.
+        dropout: dropout probability of the positional encoding and of every layer.
+        pad_idx: the padding token id (its embedding row stays zero and it is masked out).
+
     Shape:
         - Input: :math:`(N, T)` token ids, :math:`T \le \text{max\_len}`; every row needs
           at least one non-pad token.
         - Output: :math:`(N, \text{num\_classes})`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.TransformerClassifier(vocab_size=100, num_classes=3)
+        >>> m(torch.randint(1, 100, (4, 12))).shape
+        torch.Size([4, 3])
     """
 
     def __init__(
@@ -77,10 +95,10 @@ class TransformerClassifier(nn.Module):
         self.classifier = Linear(d_model, num_classes)
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_tokens("TransformerClassifier", tokens, self.vocab_size)
+        _check_tokens(type(self).__name__, tokens, self.vocab_size)
         pad = tokens == self.pad_idx  # (N, T), True where padded
         if pad.all(dim=1).any():
-            raise ValueError("TransformerClassifier: a sequence has only padding tokens")
+            raise ValueError(f"{type(self).__name__}: a sequence has only padding tokens")
         h = self.pos_encoding(self.embedding(tokens) * math.sqrt(self.d_model))  # (N, T, d)
         for layer in self.layers:
             h = layer(h, src_key_padding_mask=pad)  # (N, T, d)
@@ -99,9 +117,27 @@ class TransformerLM(nn.Module):
     With ``tie_weights=True`` the head reuses the embedding matrix (Press & Wolf, 2017):
     :math:`\text{logits}_t = E\,h_t`, and ``head.weight is embedding.weight``.
 
+    Args:
+        vocab_size: number of token ids (inputs and output logits).
+        d_model: width :math:`d` of the embeddings and of every layer.
+        nhead: attention heads per layer (must divide ``d_model``).
+        num_layers: number of ``TransformerEncoderLayer``\ s.
+        dim_feedforward: hidden width of each layer's feed-forward block.
+        max_len: longest context the positional encoding covers.
+        dropout: dropout probability of the positional encoding and of every layer.
+        tie_weights: share the embedding matrix with the output head.
+        norm_first: pre-norm layers (``True``, GPT-2) or post-norm (the 2017 Transformer).
+
     Shape:
         - Input: :math:`(N, T)` token ids, :math:`T \le \text{max\_len}`.
         - Output: :math:`(N, T, \text{vocab\_size})`, the logits of the next token.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.TransformerLM(vocab_size=100)
+        >>> m(torch.randint(0, 100, (4, 12))).shape, m.head.weight is m.embedding.weight
+        (torch.Size([4, 12, 100]), True)
     """
 
     def __init__(
@@ -132,11 +168,11 @@ class TransformerLM(nn.Module):
             self.head.weight = self.embedding.weight  # one (vocab, d) matrix, two uses
 
     def forward(self, tokens: Tensor) -> Tensor:
-        _check_tokens("TransformerLM", tokens, self.vocab_size)
+        _check_tokens(type(self).__name__, tokens, self.vocab_size)
         T = tokens.shape[1]
         if T > self.max_len:
             raise ValueError(
-                f"TransformerLM: expected at most max_len = {self.max_len} tokens, got {T}"
+                f"{type(self).__name__}: expected at most max_len = {self.max_len} tokens, got {T}"
             )
         mask = causal_mask(T, tokens.device)  # (T, T)
         h = self.pos_encoding(self.embedding(tokens) * math.sqrt(self.d_model))  # (N, T, d)
@@ -174,9 +210,28 @@ class RNNClassifier(nn.Module):
     ``lengths`` (unidirectional only) reads each sequence at its own last step
     ``lengths[n] − 1``, so right-padding is ignored.
 
+    Args:
+        kind: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        input_size: features per step of a float input (no embedding).
+        vocab_size: number of token ids of an integer input (an embedding first).
+        embedding_dim: width of that embedding; ``hidden_size`` when ``None``.
+        hidden_size: features of the hidden state :math:`h`.
+        num_layers: stacked recurrent layers.
+        num_classes: number of output logits.
+        bidirectional: read the sequence both ways and concatenate the two last states.
+        dropout: dropout between stacked recurrent layers (as in ``torch.nn.LSTM``).
+        pad_idx: padding token id of the embedding (its row stays zero).
+
     Shape:
         - Input: :math:`(N, T)` token ids, or :math:`(N, T, \text{input\_size})`.
         - Output: :math:`(N, \text{num\_classes})`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.RNNClassifier("gru", input_size=8, hidden_size=16, num_classes=3)
+        >>> m(torch.randn(4, 20, 8)).shape
+        torch.Size([4, 3])
     """
 
     KINDS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
@@ -196,10 +251,11 @@ class RNNClassifier(nn.Module):
         pad_idx: int | None = None,
     ) -> None:
         super().__init__()
+        name = type(self).__name__
         if kind not in self.KINDS:
-            raise ValueError(f"RNNClassifier: expected kind in {sorted(self.KINDS)}, got {kind!r}")
+            raise ValueError(f"{name}: expected kind in {sorted(self.KINDS)}, got {kind!r}")
         if (input_size is None) == (vocab_size is None):
-            raise ValueError("RNNClassifier: give exactly one of input_size and vocab_size")
+            raise ValueError(f"{name}: give exactly one of input_size and vocab_size")
         self.kind, self.vocab_size, self.bidirectional = kind, vocab_size, bidirectional
         if vocab_size is not None:
             input_size = embedding_dim or hidden_size
@@ -218,7 +274,7 @@ class RNNClassifier(nn.Module):
         self.fc = Linear(hidden_size * (2 if bidirectional else 1), num_classes)
 
     def forward(self, input: Tensor, lengths: Tensor | None = None) -> Tensor:
-        name = "RNNClassifier"
+        name = type(self).__name__
         if self.embedding is not None:
             x = self.embedding(_check_tokens(name, input, self.vocab_size))  # (N, T, E)
         else:

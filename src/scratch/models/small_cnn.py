@@ -43,6 +43,13 @@ class SmallImageClassifier(nn.Sequential):
     Shape:
         - Input: :math:`(N, C_{in}, S, S)` with ``S = image_size``.
         - Output: :math:`(N, \\text{num\\_classes})`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.SmallImageClassifier()
+        >>> m(torch.randn(8, 1, 28, 28)).shape, sum(p.numel() for p in m.parameters())
+        (torch.Size([8, 10]), 225034)
     """
 
     def __init__(
@@ -53,10 +60,10 @@ class SmallImageClassifier(nn.Sequential):
         batchnorm: bool = False,
         image_size: int = 28,
     ) -> None:
-        check_probability("SmallImageClassifier", "dropout", dropout)
+        check_probability(type(self).__name__, "dropout", dropout)
         side = _feature_side(image_size)
         if side < 1:
-            raise ValueError(f"SmallImageClassifier: expected image_size >= 10, got {image_size}")
+            raise ValueError(f"{type(self).__name__}: expected image_size >= 10, got {image_size}")
 
         def conv_block(i: int, c_in: int, c_out: int) -> list[tuple[str, nn.Module]]:
             block: list[tuple[str, nn.Module]] = [(f"conv{i}", Conv2d(c_in, c_out, 3))]
@@ -80,7 +87,7 @@ class SmallImageClassifier(nn.Sequential):
         self.in_channels, self.num_classes, self.image_size = in_channels, num_classes, image_size
 
     def forward(self, input: Tensor) -> Tensor:
-        name = "SmallImageClassifier"
+        name = type(self).__name__
         check_rank(name, "input", input, (4,), "(N, C, H, W)")
         check_size(name, "input channels", input.shape[1], self.in_channels)
         if tuple(input.shape[2:]) != (self.image_size, self.image_size):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -15,6 +15,33 @@ def _shape_of(output: object) -> object:
     if isinstance(output, (tuple, list)):
         return tuple(_shape_of(o) for o in output)
     return None
+
+
+def _dummy_input(input_shape: Sequence[int], dtype: torch.dtype) -> Tensor:
+    """Standard-normal values for a floating dtype, zeros (token ids) for an integer one."""
+    if dtype.is_floating_point:
+        return torch.randn(tuple(input_shape), dtype=dtype)
+    return torch.zeros(tuple(input_shape), dtype=dtype)
+
+
+def _listed(name: str, module: nn.Module, leaves_only: bool) -> bool:
+    """Whether ``module`` (named ``name`` in the model, ``""`` for the model) gets rows."""
+    is_leaf = next(module.children(), None) is None
+    owns = next(module.parameters(recurse=False), None) is not None
+    if not name:  # the model itself gets a row only when it is a layer
+        return is_leaf or owns
+    return not leaves_only or is_leaf or owns
+
+
+def _recorder(rows: list[dict[str, object]], name: str) -> Callable:
+    """A forward hook that appends the row of the module named ``name`` to ``rows``."""
+
+    def hook(module: nn.Module, args: tuple, output: object) -> None:
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        row = {"name": name, "type": type(module).__name__, "output_shape": _shape_of(output)}
+        rows.append(row | {"params": own})
+
+    return hook
 
 
 def shape_table(
@@ -42,38 +69,12 @@ def shape_table(
         leaves_only: list only modules without children, and those that own parameters
             directly (``MultiheadAttention``); ``False`` adds every container.
     """
-    if dtype.is_floating_point:
-        x = torch.randn(tuple(input_shape), dtype=dtype)
-    else:
-        x = torch.zeros(tuple(input_shape), dtype=dtype)
-
+    x = _dummy_input(input_shape, dtype)
     rows: list[dict[str, object]] = []
-
-    def record(name: str):
-        def hook(module: nn.Module, args: tuple, output: object) -> None:
-            own = sum(p.numel() for p in module.parameters(recurse=False))
-            rows.append(
-                {
-                    "name": name,
-                    "type": type(module).__name__,
-                    "output_shape": _shape_of(output),
-                    "params": own,
-                }
-            )
-
-        return hook
-
-    def listed(name: str, module: nn.Module) -> bool:
-        is_leaf = next(module.children(), None) is None
-        owns = next(module.parameters(recurse=False), None) is not None
-        if not name:  # the model itself gets a row only when it is a layer
-            return is_leaf or owns
-        return not leaves_only or is_leaf or owns
-
     handles = [
-        module.register_forward_hook(record(name))
+        module.register_forward_hook(_recorder(rows, name))
         for name, module in model.named_modules()
-        if listed(name, module)
+        if _listed(name, module, leaves_only)
     ]
     was_training = model.training
     try:

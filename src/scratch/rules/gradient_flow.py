@@ -245,10 +245,13 @@ def c35_residual_and_norm_fix_vanishing(
         return UNTESTABLE
     if vanishes is None:
         return INCONCLUSIVE
-    fixed = both(*(every_seed(seed_values(m), lambda r: r >= 1 / FLAT)
-                   for m in (ratio_residual, ratio_norm)))  # fmt: skip
-    flat = all(every_seed(seed_values(m), lambda r: r <= FLAT) is True
-               for m in (ratio_residual, ratio_norm))  # fmt: skip
+    fixed = both(
+        *(every_seed(seed_values(m), lambda r: r >= 1 / FLAT) for m in (ratio_residual, ratio_norm))
+    )
+    flat = all(
+        every_seed(seed_values(m), lambda r: r <= FLAT) is True
+        for m in (ratio_residual, ratio_norm)
+    )
     return decide(fixed, caveat=not flat)
 
 

@@ -88,8 +88,10 @@ def c21_test_time_scaling(
         return FAILS
     if not enough_seeds(z_inverted, z_classic, z_mistake):
         return INCONCLUSIVE
-    agree = both(every_seed(seed_values(z_inverted), lambda z: z < 4),
-                 every_seed(seed_values(z_classic), lambda z: z < 4))  # fmt: skip
+    agree = both(
+        every_seed(seed_values(z_inverted), lambda z: z < 4),
+        every_seed(seed_values(z_classic), lambda z: z < 4),
+    )
     if agree is not True:
         return decide(agree)
     mistake_off = every_seed(seed_values(z_mistake), lambda z: z > 4)
@@ -123,8 +125,10 @@ def c22_implicit_ensemble(
         return INCONCLUSIVE
     picks_class = every_seed(seed_values(agree), lambda a: a > 0.9)
     zero = replicates([0.0] * len(seed_values(relu_floor)))
-    floor = both(above(as_replicates(relu_floor), zero),
-                 every_seed(seed_values(relu_floor_ratio), lambda r: r > 1))  # fmt: skip
+    floor = both(
+        above(as_replicates(relu_floor), zero),
+        every_seed(seed_values(relu_floor_ratio), lambda r: r > 1),
+    )
     return with_caveat(picks_class, floor)
 
 
@@ -141,8 +145,9 @@ def c23_by_lr(per_lr: Mapping[float, Mapping[str, Seeds]]) -> dict[float, bool |
         if not enough_seeds(d["train_none"], d["test_none"], d["train_dropout"], d["test_dropout"]):
             out[lr] = None
             continue
-        tr0, te0, tr1, te1 = (seed_values(d[k]) for k in
-                              ("train_none", "test_none", "train_dropout", "test_dropout"))  # fmt: skip
+        tr0, te0, tr1, te1 = (
+            seed_values(d[k]) for k in ("train_none", "test_none", "train_dropout", "test_dropout")
+        )
         gap0 = replicates(a - b for a, b in zip(tr0, te0))
         gap1 = replicates(a - b for a, b in zip(tr1, te1))
         smaller_gap = above(gap0, gap1)
@@ -197,8 +202,9 @@ def c24_batchnorm_mechanism(
     running statistics), the outputs match the batch-statistics and running-statistics
     formulas to 1e-5, and an example's output moves with its batch-mates in training mode
     (by more than 0.1) but not at all in eval mode."""
-    return decide(parity_err < 1e-4 and formula_err < 1e-5 and moved_eval == 0.0
-                  and moved_train > 0.1)  # fmt: skip
+    return decide(
+        parity_err < 1e-4 and formula_err < 1e-5 and moved_eval == 0.0 and moved_train > 0.1
+    )
 
 
 def _log_lr(lr: float) -> float:
@@ -219,8 +225,10 @@ def c25_batchnorm_higher_lr_faster(
     -> fails; otherwise (or with fewer than 3 seeds) inconclusive."""
     if not enough_seeds(ceiling_bn, ceiling_plain, steps_bn, steps_plain):
         return INCONCLUSIVE
-    c_bn, c_plain = _reps([_log_lr(v) for v in seed_values(ceiling_bn)],
-                          [_log_lr(v) for v in seed_values(ceiling_plain)])  # fmt: skip
+    c_bn, c_plain = _reps(
+        [_log_lr(v) for v in seed_values(ceiling_bn)],
+        [_log_lr(v) for v in seed_values(ceiling_plain)],
+    )
     s_bn, s_plain = _reps(steps_bn, steps_plain)
     return decide(both(above(c_bn, c_plain), above(s_plain, s_bn)))
 
@@ -356,9 +364,10 @@ def c27_parts(per_lr: Mapping[float, Mapping[str, Seeds]]) -> dict[float, dict]:
         out[lr] = {
             "regularizes": above(gap0, gap1),
             "replaces": compare(replicates(te1), replicates(te_do)) >= 0,
-            "gain_without_less_gap": both(above(replicates(te1), replicates(te0)),
-                                          above(gap1, gap0)),
-        }  # fmt: skip
+            "gain_without_less_gap": both(
+                above(replicates(te1), replicates(te0)), above(gap1, gap0)
+            ),
+        }
     return out
 
 
@@ -388,8 +397,10 @@ def c28_batchnorm_placement(
     caveat*: "more common" is a fact about usage, not about the layer."""
     if not enough_seeds(acc_before, acc_after):
         return INCONCLUSIVE
-    train = both(every_seed(seed_values(acc_before), lambda a: a > 0.7),
-                 every_seed(seed_values(acc_after), lambda a: a > 0.7))  # fmt: skip
+    train = both(
+        every_seed(seed_values(acc_before), lambda a: a > 0.7),
+        every_seed(seed_values(acc_after), lambda a: a > 0.7),
+    )
     return decide(both(train, n_before > 10 * max(n_after, 1)), caveat=True)
 
 

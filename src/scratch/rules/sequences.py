@@ -125,10 +125,10 @@ def c11_lstm_gates_keep_gradients(
     RNN fails it on every seed (not below 0.5 of it); and, where the per-step gradient
     decay of the trained layers is measured, the LSTM's is closer to 1 than the RNN's by
     more than 0.1 even after taking off the seeds' spread (:func:`exceeds`: the gap
-    minus the spread above 0.1; false when the gap plus the spread is below 0.1). A caveat when the decay at initialization was
-    measured and the LSTM was not already ahead there by 0.05 (the gates had to learn to
-    keep memory). Seeds that disagree, or a spread that hides
-    the gap: inconclusive; fewer than three seeds: inconclusive."""
+    minus the spread above 0.1; false when the gap plus the spread is below 0.1). A caveat
+    when the decay at initialization was measured and the LSTM was not already ahead there
+    by 0.05 (the gates had to learn to keep memory). Seeds that disagree, or a spread that
+    hides the gap: inconclusive; fewer than three seeds: inconclusive."""
     if not enough_seeds(lstm_mse, rnn_mse, lstm_decay, rnn_decay, lstm_init_decay, rnn_init_decay):
         return INCONCLUSIVE
     per_lag = [
