@@ -33,7 +33,7 @@ IMPORT = re.compile(r"^\s*(?:import|from)\s+([\w.]+)", re.M)
 LOADS_TORCH = re.compile(
     r"^\s*(?:import|from)\s+(?:torch\w*|scratch\b(?!\.reproducibility\b))", re.M
 )
-PIN = re.compile(r"^pin_numeric_path\(\)", re.M)
+PIN = re.compile(r"^(?:\w+ = )?pin_numeric_path\(\)", re.M)  # a call, its result bound or not
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
