@@ -118,3 +118,25 @@ def test_a_wrong_answer_gets_a_message_not_a_traceback():
     assert "returned None" in run_check("mlp_parameter_count", lambda widths: None).message
     assert "no exercise called" in run_check("no_such_exercise", len).message
     assert "expected a function" in run_check("linear_forward", 3).message
+
+
+def test_the_cell_builder_makes_cells_this_test_reads() -> None:
+    from tools.exercise_cells import exercise_cells
+
+    cells = exercise_cells(
+        label="ex-x",
+        title="T",
+        prompt="p",
+        stub="def f(x):\n    raise NotImplementedError",
+        check_name="linear_forward",
+        fn="f",
+        solution_text="s",
+        solution="def f(x):\n    return x",
+    )
+    tags = [c["metadata"].get("tags", []) for c in cells]
+    assert tags[1:3] == [["exercise-stub"], ["exercise-check"]] and tags[4] == ["exercise-solution"]
+    check_cell = "".join(cells[2]["source"])
+    assert _checked(check_cell) == ("linear_forward", "f")
+    assert _checked("".join(cells[4]["source"])) == ("linear_forward", "f")
+    assert cells[4]["metadata"]["jupyter"]["source_hidden"] is True
+    assert "{solution-start} ex-x" in "".join(cells[3]["source"])

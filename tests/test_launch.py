@@ -20,24 +20,22 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.test_setup import LINUX_ONLY, PIN, _norm, _selected
+from tests.test_setup import pins as requirement_pins
 from tools.launch_cell import REPOSITORY, SOURCE, TAG, is_launch_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
-PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+\-]+)$")
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _pins(path: Path) -> dict[str, str]:
+def _binder_pins() -> dict[str, str]:
+    """binder/requirements.txt's pins (its one option line, the CPU index, skipped)."""
     out = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#")[0].split(";")[0].strip()
+    for line in (ROOT / "binder" / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
         if line and not line.startswith("-"):
             m = PIN.match(line)
-            assert m, f"{path.name}: not an exact pin: {line!r}"
+            assert m, f"binder/requirements.txt: not an exact pin: {line!r}"
             out[_norm(m.group(1))] = m.group(2)
     return out
 
@@ -114,7 +112,7 @@ def test_the_install_command_resolves_against_this_repository(tmp_path) -> None:
 def test_the_book_extra_pins_what_the_chapters_import() -> None:
     from importlib.metadata import packages_distributions
 
-    requirements = _pins(ROOT / "requirements.txt")
+    requirements = requirement_pins()
     extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extra = extra["optional-dependencies"]["book"]
     book = {}
@@ -140,23 +138,15 @@ def test_binder_installs_cpu_torch_and_the_same_pins() -> None:
     assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
     text = (binder / "requirements.txt").read_text()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in text.splitlines()
-    pins = _pins(binder / "requirements.txt")
-    requirements = _pins(ROOT / "requirements.txt")
+    pins = _binder_pins()
+    requirements = requirement_pins()
     assert pins["torch"] == requirements["torch"] + "+cpu"
     assert pins["torchvision"] == requirements["torchvision"] + "+cpu"
     for name, version in pins.items():
-        assert not re.match(r"^(nvidia-|cuda-|triton$)", name), f"{name}: a CUDA package"
+        assert not LINUX_ONLY.match(name), f"{name}: a CUDA package"
         assert version.split("+")[0] == requirements.get(name), f"{name}=={version}"
-    from packaging.markers import Marker
-
-    linux = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
-    wanted = set()
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        pin, _, marker = (part.strip() for part in line.split("#")[0].partition(";"))
-        name = _norm(pin.split("==")[0])
-        if pin and not re.match(r"^(nvidia-|cuda-|triton$)", name):
-            if not marker or Marker(marker).evaluate(linux):
-                wanted.add(name)
+    # exactly what requirements.txt installs on Linux, less the CUDA runtime
+    wanted = {name for name in _selected("Linux") if not LINUX_ONLY.match(name)}
     assert set(pins) == wanted, sorted(set(pins) ^ wanted)
     post_build = (binder / "postBuild").read_text()
     assert "pip install --no-deps -e ." in post_build
