@@ -13,12 +13,15 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import Image, display
 
+from . import runner
+
 #: Where ``python -m experiments`` writes by default, one folder per experiment and scale.
 RESULTS = Path(__file__).resolve().parent / "results"
 
-#: The folders the chapter looks in, best first: a full run (on a GPU, else on the CPU),
-#: else the cut-down cpu run, else the smoke run.
-SCALES = ("full", "full_gpu", "full_cpu", "cpu", "smoke")
+#: The folders the chapter looks in, best first: the full run (on whatever device it ran;
+#: its provenance says which), else the cut-down cpu run, else the smoke run. They are the
+#: runner's scales, whose default folders they are.
+SCALES = tuple(reversed(runner.SCALES))
 
 #: Width in pixels at which the chapter shows every figure.
 FIGURE_WIDTH = 720

@@ -34,12 +34,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import scratch
 from scratch import evidence
-from scratch.models import MLP
+from scratch.models import MLP, Mnist1dCNN
 from scratch.rules import dense as rules
 from scratch.utils import count_parameters
 
 from .common import new_figure, save_figure, train_classifier
-from .models import Mnist1dCNN
 from .runner import Context, Experiment
 
 GiB = 1024**3

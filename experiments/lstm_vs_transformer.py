@@ -30,11 +30,12 @@ from torch import nn
 
 import scratch
 from scratch import evidence
+from scratch.data import adding_problem
+from scratch.models import SequenceTransformer
 from scratch.rules import sequences as rules
 from scratch.utils import count_parameters, generator
 
 from .common import new_figure, save_figure
-from .models import SequenceTransformer
 from .runner import Context, Experiment, at_scale
 
 BASELINE_MSE = 1 / 6  # variance of U(0,1) + U(0,1): the MSE of always answering 1
@@ -171,22 +172,6 @@ def _speed(unit: dict, config: Config, ctx: Context) -> list[dict]:
 # ------------------------------------------------------------------ adding problem
 
 
-def adding_batch(n: int, length: int, generator: torch.Generator, device="cpu"):
-    """``(x, y)``: x ``(n, length, 2)`` = (value, marker), y ``(n, 1)`` = sum of the two
-    marked values; one marker in each half of the sequence."""
-    values = torch.rand(n, length, generator=generator)
-    half = length // 2
-    first = torch.randint(0, half, (n,), generator=generator)
-    second = torch.randint(half, length, (n,), generator=generator)
-    markers = torch.zeros(n, length)
-    rows = torch.arange(n)
-    markers[rows, first] = 1.0
-    markers[rows, second] = 1.0
-    x = torch.stack([values, markers], dim=-1)  # (n, length, 2)
-    y = (values[rows, first] + values[rows, second]).unsqueeze(1)  # (n, 1)
-    return x.to(device), y.to(device)
-
-
 def adding_model(arch: str, lag: int, config: Config) -> nn.Module:
     if arch == "transformer":
         return SequenceTransformer(
@@ -216,14 +201,14 @@ def _input_grad_ratio(model: nn.Module, x, y) -> float:
 def _adding(unit: dict, config: Config, ctx: Context) -> list[dict]:
     dev, lag, seed = ctx.device, unit["size"], unit["seed"]
     g_test = generator(10_000 + lag)  # one test set per lag, any seed
-    x_test, y_test = adding_batch(config.n_test, lag, g_test, dev)
+    x_test, y_test = adding_problem(config.n_test, lag, g_test, dev)
     g = generator(seed)
     model = adding_model(unit["model"], lag, config).to(dev)
     ratio_init = _input_grad_ratio(model, x_test[:64], y_test[:64])
     opt = torch.optim.Adam(model.parameters(), lr=config.adding_lr)
     start = time.perf_counter()
     for _ in range(config.adding_steps):
-        xb, yb = adding_batch(config.adding_batch, lag, g, dev)
+        xb, yb = adding_problem(config.adding_batch, lag, g, dev)
         loss = nn.functional.mse_loss(model(xb), yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -22,12 +22,11 @@ from pathlib import Path
 import torch
 
 from scratch import evidence
-from scratch.models import MLP
+from scratch.models import MLP, Mnist1dCNN, Mnist1dGRU, SequenceTransformer
 from scratch.rules import dense as rules
 from scratch.utils import count_parameters
 
 from .common import atomic_text, new_figure, save_figure, train_classifier
-from .models import Mnist1dCNN, Mnist1dGRU, SequenceTransformer
 from .runner import Context, Experiment, at_scale
 
 MODELS = ("logistic", "mlp", "cnn", "gru", "transformer")

@@ -28,8 +28,9 @@ import torch
 from torch import nn
 
 from scratch import evidence
+from scratch.analysis import grad_norms_by_layer, output_grad_norms
 from scratch.conv import Conv2d
-from scratch.models import cifar_resnet, grad_norms_by_layer, output_grad_norms
+from scratch.models import cifar_resnet
 from scratch.normalization import BatchNorm2d
 from scratch.rules import gradient_flow as rules
 

@@ -173,3 +173,33 @@ def test_offline_runs_never_download(tmp_path, monkeypatch, _fake_mirror):
     with pytest.raises(FileNotFoundError, match="SCRATCH_OFFLINE"):
         data.load_fashion_mnist("test")
     assert not (tmp_path / "cache").exists()
+
+
+def test_adding_problem_marks_one_step_per_half_and_sums_them():
+    x, y = data.adding_problem(200, 12, torch.Generator().manual_seed(3))
+    markers = x[..., 1]  # (200, 12)
+    assert x.shape == (200, 12, 2) and y.shape == (200, 1)
+    assert (markers[:, :6].sum(1) == 1).all() and (markers[:, 6:].sum(1) == 1).all()
+    assert torch.allclose((x[..., 0] * markers).sum(1, keepdim=True), y)
+    again, _ = data.adding_problem(200, 12, torch.Generator().manual_seed(3), device="meta")
+    assert again.device.type == "meta"  # drawn on the CPU, then moved
+
+
+def test_relation_tasks_targets_follow_their_definitions():
+    tok, targets = data.token_relations(50, 7, 9, torch.Generator().manual_seed(1))
+    assert tok.shape == (50, 9) and targets.shape == (50, 8, 2) and int(tok.max()) < 7
+    assert (targets[:, 3, 0] == tok[:, 3]).all() and (targets[:, 3, 1] == tok[:, 0]).all()
+    tok, target = data.first_plus_previous(50, 5, 9, torch.Generator().manual_seed(1))
+    assert target.shape == (50, 8)
+    assert (target[:, 4] == (tok[:, 0] + tok[:, 4]) % 5).all()
+
+
+@pytest.mark.parametrize("dx,dy", [(0, 0), (2, 1), (-1, 3), (3, -2), (-2, -2), (5, 0)])
+def test_translate_moves_content_and_fills_with_zeros(dx, dy):
+    x = torch.arange(1.0, 1 + 2 * 5 * 5).reshape(2, 5, 5)
+    out = data.translate(x, dx, dy)
+    for r in range(5):
+        for c in range(5):
+            r0, c0 = r - dy, c - dx  # where the value at (r, c) came from
+            inside = 0 <= r0 < 5 and 0 <= c0 < 5
+            assert torch.equal(out[:, r, c], x[:, r0, c0] if inside else torch.zeros(2))

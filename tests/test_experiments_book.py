@@ -28,7 +28,7 @@ PROVENANCE = {
 
 def write_run(results: Path, scale: str, folder: str | None = None, **extra) -> Path:
     path = results / "toy" / (folder or scale)
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, exist_ok=True)
     record = PROVENANCE | {"scale": scale} | extra
     (path / "provenance.json").write_text(json.dumps(record), encoding="utf-8")
     return path
@@ -42,27 +42,32 @@ def test_run_dir_prefers_full_then_cpu_then_smoke(tmp_path):
     assert book.run_dir("toy", tmp_path).name == "cpu"
     (tmp_path / "toy" / "full").mkdir()  # a folder without provenance.json does not count
     assert book.run_dir("toy", tmp_path).name == "cpu"
-    write_run(tmp_path, "full", folder="full_cpu")
-    assert book.run_dir("toy", tmp_path).name == "full_cpu"
+    write_run(tmp_path, "full", folder="full_cpu")  # not a scale's folder: not looked at
+    assert book.run_dir("toy", tmp_path).name == "cpu"
+    write_run(tmp_path, "full")
+    assert book.run_dir("toy", tmp_path).name == "full"
+    assert book.SCALES == ("full", "cpu", "smoke")  # the runner's scales, best first
 
 
 def test_run_dir_picks_the_committed_runs_the_chapter_describes():
     assert book.run_dir("mnist1d_table").name == "full"
     assert book.run_dir("resnet_depth").name == "cpu"
-    assert book.run_dir("layer_speed").name == "full_cpu"
+    assert book.run_dir("layer_speed").name == "full"
     assert book.run_dir("no_such_experiment") is None
 
 
 def test_provenance_reads_a_committed_record():
     text = book.provenance(book.run_dir("layer_speed"))
     source, reproduce = text.splitlines()
-    assert source.startswith("Source: experiments/results/layer_speed/full_cpu/ (full scale); ")
+    assert source.startswith("Source: experiments/results/layer_speed/full/ (full scale); ")
     assert "seeds [0]" in source and source.endswith(" s.")
-    # a run kept outside its default folder is reproduced with --out
-    assert reproduce == (
-        "Reproduce: python -m experiments layer_speed --scale full --device cpu "
-        "--out experiments/results/layer_speed/full_cpu"
-    )
+    assert reproduce == "Reproduce: python -m experiments layer_speed --scale full --device cpu"
+
+
+def test_provenance_of_a_run_outside_its_default_folder_names_the_folder(tmp_path):
+    path = write_run(tmp_path, "full", folder="elsewhere")
+    reproduce = book.provenance(path).splitlines()[1]
+    assert reproduce.endswith("--out experiments/results/toy/elsewhere")
 
 
 def test_provenance_of_a_partial_run_says_so(tmp_path):

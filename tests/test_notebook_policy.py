@@ -92,3 +92,32 @@ def test_code_is_shown_by_a_code_cell_not_a_myst_directive(path: Path) -> None:
         src = "".join(c["source"])
         if c["cell_type"] == "code" and src.startswith("show_source("):
             assert "remove-input" in c["metadata"].get("tags", []), src
+
+
+DEFINITION = re.compile(r"^(?:def|class) (\w+)", re.M)
+
+
+def _defined_names(path: Path) -> set[str]:
+    """Top-level functions and classes a chapter defines, exercise cells aside (a stub and
+    its solution define the same name on purpose)."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    names: set[str] = set()
+    for cell in cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "code" and not any(t.startswith("exercise") for t in tags):
+            names |= set(DEFINITION.findall("".join(cell["source"])))
+    return names
+
+
+def test_no_helper_is_defined_in_two_chapters() -> None:
+    """A helper two chapters need lives in the package (scratch.training, scratch.data,
+    scratch.models, ...), not in a copy per chapter; two different helpers do not share a
+    name, so a reader never meets two meanings of one name."""
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in NOTEBOOKS:
+        for name in sorted(_defined_names(path)):
+            if name in seen:
+                clashes.append(f"{name}: {seen[name]} and {path.stem}")
+            seen.setdefault(name, path.stem)
+    assert clashes == []

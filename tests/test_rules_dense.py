@@ -11,7 +11,7 @@ GiB = 1024**3
 
 
 def test_every_claim_of_the_chapters_has_its_rules():
-    for claim in ("C01", "C02", "C03", "C06", "C07a", "C07b", "C08", "C40", "C41", "C48"):
+    for claim in ("C01", "C02", "C03", "C06", "C07a", "C07b", "C08", "C40", "C41", "C48", "C50"):
         assert len(RULES[claim]) == 1 and RULES[claim][0].__module__ == r.__name__
     assert [fn.__name__ for fn in RULES["C04"]] == ["c04_conv_shift_equivariant"]
     assert [fn.__name__ for fn in RULES["C09"]] == ["c09_shuffling_hurts_only_the_cnn"]
@@ -138,3 +138,16 @@ def test_c48():
     mixed = good[:2] + [(0.08, 0.09, 0.02, 1e-3, 6e-5)]  # one draw rises once
     assert f(pieces, mixed) == INCONCLUSIVE
     assert f(pieces, good[:2]) == INCONCLUSIVE
+
+
+def test_c50():
+    f = r.c50_output_layer_adjusts_first
+    moved, still = (False, False, False), (True, True, True)
+    together = [(1e-2, 2e-2, 5e-3, 3e-2)] * 3
+    assert f(moved, together) == FAILS  # every layer moved, in the one step
+    assert f(still, together) == HOLDS  # weights moved while gradients were computed
+    output_only = [(0.0, 0.0, 0.0, 3e-2)] * 3
+    assert f(moved, output_only) == HOLDS
+    assert f(moved, together[:2] + output_only[:1]) == INCONCLUSIVE  # seeds disagree
+    assert f(moved, [(0.0, 0.0, 0.0, 0.0)] * 3) == INCONCLUSIVE  # nothing moved at all
+    assert f(moved[:2], together[:2]) == INCONCLUSIVE  # too few seeds

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from scratch.training import SEEDS, accuracy, batch_indices, evaluate, fit, over_seeds
+from scratch.training import SEEDS, accuracy, batch_indices, evaluate, fit, over_seeds, train
 from scratch.utils import generator
 
 
@@ -64,6 +64,51 @@ def test_over_seeds_reseeds_before_each_run() -> None:
     assert over_seeds(lambda seed: torch.rand(1).item(), [1]) == [draws[1][1]]
 
 
-def test_fit_needs_four_tensors() -> None:
-    with pytest.raises(ValueError):
-        fit(nn.Linear(2, 2), _blobs()[:2], steps=1, batch_size=2, seed=0)
+def test_fit_takes_train_only_or_train_and_test_data() -> None:
+    with pytest.raises(ValueError, match="fit: expected data"):
+        fit(nn.Linear(2, 2), _blobs()[:3], steps=1, batch_size=2, seed=0)
+    assert fit(nn.Linear(2, 2), _blobs()[:2], steps=3, batch_size=2, seed=0) == []
+    with pytest.raises(ValueError, match="exactly one of steps and epochs"):
+        fit(nn.Linear(2, 2), _blobs(), steps=3, epochs=1, batch_size=2, seed=0)
+    with pytest.raises(ValueError, match="expected an optimizer in"):
+        fit(nn.Linear(2, 2), _blobs(), steps=3, batch_size=2, seed=0, optimizer="lbfgs")
+
+
+def test_epochs_are_the_hand_written_epoch_loop() -> None:
+    """fit(epochs=...) is the loop chapters used to write out: a fresh permutation per
+    epoch, the last batch smaller, AdamW with weight decay; same weights to the bit."""
+    x, y = _blobs()[:2]
+    torch.manual_seed(0)
+    ours, hand = nn.Linear(2, 2), nn.Linear(2, 2)
+    hand.load_state_dict(ours.state_dict())
+    losses, points = train(
+        ours, (x, y), epochs=3, batch_size=7, seed=5, optimizer="adamw", lr=0.01, weight_decay=0.1
+    )
+    opt, gen, expected = (
+        torch.optim.AdamW(hand.parameters(), lr=0.01, weight_decay=0.1),
+        generator(5),
+        [],
+    )
+    for _ in range(3):
+        order = torch.randperm(len(x), generator=gen)
+        for start in range(0, len(x), 7):
+            idx = order[start : start + 7]
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(hand(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            expected.append(loss.item())
+    assert points == [] and losses == expected and len(losses) == 3 * math.ceil(len(x) / 7)
+    assert torch.equal(ours.weight, hand.weight) and torch.equal(ours.bias, hand.bias)
+
+
+def test_train_probes_every_k_updates_and_after_the_last() -> None:
+    seen: list[int] = []
+    losses, points = train(
+        nn.Linear(2, 2), _blobs(), steps=25, batch_size=4, seed=0, probe=seen.append
+    )
+    assert seen == [0, 10, 20, 25] and len(losses) == 25 and points[-1]["step"] == 25
+    seen.clear()
+    model = nn.Linear(2, 2)
+    train(model, _blobs(), steps=30, batch_size=4, seed=0, probe=seen.append, lr=math.inf)
+    assert seen and seen[-1] < 30  # diverged: no probe after the last update

@@ -19,15 +19,18 @@ Layers                   ``linear``, ``activation``, ``conv``, ``pooling``,
                          ``_checks`` (the input checks they share). Each is tested
                          against torch in ``tests/layers/``.
 Models                   ``scratch.models``: ``mlp``, ``small_cnn``, ``cifar_resnet``,
-                         ``resnet``, ``densenet``, ``sequence``, whole networks built
-                         from the layers.
-Analysis tools           ``scratch.models.diagnostics`` (gradient norms per layer),
-                         ``scratch.models.summary`` (``shape_table``),
-                         ``scratch.landscape`` (covariate shift, loss landscape).
+                         ``resnet``, ``densenet``, ``mnist1d``, ``sequence``: every
+                         network of the chapters and experiments, built from the
+                         layers.
+Analysis tools           ``scratch.analysis``: ``gradients`` (gradient norms per layer),
+                         ``summary`` (``shape_table``), ``landscape`` (covariate
+                         shift, loss landscape), ``cka`` (representational
+                         similarity). They measure any network; none is a layer.
 Book infrastructure      ``evidence`` (verdicts), ``rules`` (claim rules), ``data``
-                         (offline data sets), ``wordvectors``, ``show``
-                         (``show_source``), ``exercises``, ``training`` (the one
-                         training loop), ``utils`` (seeds), ``reproducibility``.
+                         (offline data sets and synthetic tasks), ``wordvectors``,
+                         ``show`` (``show_source``), ``exercises``, ``training``
+                         (the one training loop), ``utils`` (seeds),
+                         ``reproducibility``.
 =======================  ===========================================================
 """
 
@@ -79,6 +82,7 @@ _EXPORTS: dict[str, str] = {
 _SUBMODULES = (
     "init",
     "models",
+    "analysis",
     "evidence",
     "rules",
     "training",

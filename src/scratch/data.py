@@ -1,5 +1,7 @@
 """Data sets that work offline: Fashion-MNIST from Debian's package, MNIST-1D generated on
-the spot, scikit-learn's 8×8 digits, and the Python standard library as a text corpus.
+the spot, scikit-learn's 8×8 digits, the Python standard library as a text corpus, and
+the synthetic sequence tasks the chapters and experiments share (:func:`adding_problem`,
+:func:`token_relations`, :func:`first_plus_previous`).
 
 :func:`load_fashion_mnist` reads the IDX files that ``apt-get install
 dataset-fashion-mnist`` puts in ``/usr/share/datasets/fashion-mnist`` (the same data
@@ -27,6 +29,10 @@ import torch
 from torch import Tensor
 
 __all__ = [
+    "translate",
+    "adding_problem",
+    "first_plus_previous",
+    "token_relations",
     "FASHION_MNIST_CLASSES",
     "FASHION_MNIST_DIR",
     "DOWNLOAD_DIR",
@@ -250,3 +256,94 @@ def stdlib_corpus(max_chars: int | None = 1_000_000) -> str:
             break
     corpus = "".join(chunks)
     return corpus if max_chars is None else corpus[:max_chars]
+
+
+def translate(x: Tensor, dx: int, dy: int) -> Tensor:
+    """Move the content of the last two dimensions (an image, a feature map) ``dx`` columns
+    right and ``dy`` rows down (negative: left, up). What moves out is lost; zeros (the
+    background) move in.
+
+    Examples::
+
+        >>> translate(torch.arange(1.0, 5.0).reshape(2, 2), dx=1, dy=0)
+        tensor([[0., 1.],
+                [0., 3.]])
+    """
+    out = torch.zeros_like(x)
+    H, W = x.shape[-2:]
+    rows_to, cols_to = slice(max(dy, 0), H + min(dy, 0)), slice(max(dx, 0), W + min(dx, 0))
+    rows_from, cols_from = slice(max(-dy, 0), H + min(-dy, 0)), slice(max(-dx, 0), W + min(-dx, 0))
+    out[..., rows_to, cols_to] = x[..., rows_from, cols_from]
+    return out
+
+
+# ------------------------------------------------------------------ synthetic sequence tasks
+
+
+def adding_problem(
+    n: int, length: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> tuple[Tensor, Tensor]:
+    """The adding problem (Hochreiter and Schmidhuber, 1997): every step carries a value
+    ``~ U(0, 1)`` and a marker; one step in each half of the sequence is marked, and the
+    target is the sum of the two marked values. A model must carry the first marked value
+    across up to ``length`` steps.
+
+    Returns ``x`` ``(n, length, 2)`` = (value, marker) and ``y`` ``(n, 1)``, drawn from
+    ``generator`` on the CPU and then moved to ``device`` (the same numbers everywhere).
+
+    Examples::
+
+        >>> x, y = adding_problem(4, 10, torch.Generator().manual_seed(0))
+        >>> x.shape, y.shape, x[..., 1].sum(1).tolist()
+        (torch.Size([4, 10, 2]), torch.Size([4, 1]), [2.0, 2.0, 2.0, 2.0])
+    """
+    values = torch.rand(n, length, generator=generator)  # (n, length)
+    half = length // 2
+    first = torch.randint(0, half, (n,), generator=generator)
+    second = torch.randint(half, length, (n,), generator=generator)
+    markers = torch.zeros(n, length)
+    rows = torch.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)  # (n, length, 2)
+    y = (values[rows, first] + values[rows, second]).unsqueeze(1)  # (n, 1)
+    return x.to(device), y.to(device)
+
+
+def token_relations(
+    n: int, vocab_size: int, length: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Uniform random tokens and, for positions ``1 .. length − 1``, two targets: the
+    previous token and the first token of the sequence. Each target is a relation one
+    attention head can compute by looking at a single position.
+
+    Returns ``tokens`` ``(n, length)`` and ``targets`` ``(n, length − 1, 2)``.
+
+    Examples::
+
+        >>> tok, targets = token_relations(2, 8, 5, torch.Generator().manual_seed(0))
+        >>> bool((targets[..., 0] == tok[:, :-1]).all() and (targets[..., 1] == tok[:, :1]).all())
+        True
+    """
+    tokens = torch.randint(0, vocab_size, (n, length), generator=generator)  # (n, T)
+    first = tokens[:, :1].expand(n, length - 1)  # (n, T - 1)
+    return tokens, torch.stack([tokens[:, :-1], first], dim=-1)  # (n, T - 1, 2)
+
+
+def first_plus_previous(
+    n: int, vocab_size: int, length: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Uniform random tokens and, for positions ``1 .. length − 1``, the target
+    ``(first token + previous token) mod vocab_size``: one answer that needs two
+    positions at once, so a model with several heads can split the work between them.
+
+    Returns ``tokens`` ``(n, length)`` and ``targets`` ``(n, length − 1)``.
+
+    Examples::
+
+        >>> tok, target = first_plus_previous(2, 5, 6, torch.Generator().manual_seed(0))
+        >>> bool((target == (tok[:, :1] + tok[:, :-1]) % 5).all())
+        True
+    """
+    tokens = torch.randint(0, vocab_size, (n, length), generator=generator)  # (n, T)
+    return tokens, (tokens[:, :1] + tokens[:, :-1]) % vocab_size  # (n, T - 1)

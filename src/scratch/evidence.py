@@ -407,6 +407,7 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C47": ("In deep plain networks the early layers' gradients become very small.", "4, 5, E"),
     "C48": ("Depth buys hierarchy, width buys capacity at one level.", "0"),
     "C49": ("Ablation and representational similarity show what each layer contributes.", "6"),
+    "C50": ("Backpropagation adjusts the output layer first, then the layers before it.", "0"),
 }
 
 

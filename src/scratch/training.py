@@ -95,15 +95,55 @@ def _evaluation_point(
     return _point(step, train, evaluate(model, x_test, y_test, device, eval_batch))
 
 
+#: The optimizers :func:`fit` and :func:`train` accept by name.
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def epoch_indices(n: int, batch_size: int, epochs: int, gen: torch.Generator) -> Iterator[Tensor]:
+    """Every example once per epoch, in a fresh permutation, in batches of ``batch_size``
+    (the last batch of an epoch is smaller when ``batch_size`` does not divide ``n``)."""
+    for _ in range(epochs):
+        order = torch.randperm(n, generator=gen)
+        for start in range(0, n, batch_size):
+            yield order[start : start + batch_size]
+
+
+def make_optimizer(
+    model: nn.Module,
+    optimizer: str | torch.optim.Optimizer | None = "sgd",
+    lr: float = 0.1,
+    weight_decay: float = 0.0,
+) -> torch.optim.Optimizer:
+    """``optimizer`` itself when it is one; else the optimizer it names in
+    :data:`OPTIMIZERS` (``None``: SGD) over ``model``'s parameters."""
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    name = optimizer or "sgd"
+    if name not in OPTIMIZERS:
+        raise ValueError(f"fit: expected an optimizer in {sorted(OPTIMIZERS)}, got {name!r}")
+    return OPTIMIZERS[name](model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def _batches(n: int, batch_size: int, seed: int, steps: int | None, epochs: int | None):
+    """``(number of steps, batch iterator)`` for exactly one of ``steps`` and ``epochs``."""
+    if (steps is None) == (epochs is None):
+        raise ValueError("fit: give exactly one of steps and epochs")
+    if steps is not None:
+        return steps, batch_indices(n, batch_size, steps, generator(seed))
+    return epochs * math.ceil(n / batch_size), epoch_indices(n, batch_size, epochs, generator(seed))
+
+
 def fit(
     model: nn.Module,
-    data: tuple[Tensor, Tensor, Tensor, Tensor],
+    data: tuple[Tensor, ...],
     *,
-    steps: int,
     batch_size: int,
     seed: int,
-    optimizer: torch.optim.Optimizer | None = None,
+    steps: int | None = None,
+    epochs: int | None = None,
+    optimizer: str | torch.optim.Optimizer | None = None,
     lr: float = 0.1,
+    weight_decay: float = 0.0,
     device: torch.device | str = "cpu",
     eval_every: int | None = None,
     eval_batch: int = 1000,
@@ -111,20 +151,25 @@ def fit(
     scheduler=None,
     on_step: Callable[[int, Tensor], None] | None = None,
 ) -> list[dict]:
-    """Cross-entropy training for ``steps`` mini-batches of ``data = (x, y, x_test, y_test)``.
+    """Cross-entropy training on ``data = (x, y, x_test, y_test)``, for ``steps``
+    mini-batches (:func:`batch_indices`) or ``epochs`` passes (:func:`epoch_indices`).
 
-    Uses ``optimizer`` or, when it is ``None``, plain SGD at ``lr``. Returns the evaluation
-    points ``{"step", "train_loss", "train_acc", "test_loss", "test_acc"}``, every
-    ``eval_every`` steps and at the end (train metrics on the first ``train_eval``
-    examples). A loss that turns non-finite stops training; the last point then records
-    ``nan`` losses and chance accuracy (the run diverged).
+    ``optimizer`` is an optimizer, a name in :data:`OPTIMIZERS` (built with ``lr`` and
+    ``weight_decay``) or ``None`` for plain SGD. Returns the evaluation points
+    ``{"step", "train_loss", "train_acc", "test_loss", "test_acc"}``, every ``eval_every``
+    steps and at the end (train metrics on the first ``train_eval`` examples); with
+    ``data = (x, y)`` nothing is evaluated and the list is empty. A loss that turns
+    non-finite stops training; the last point then records ``nan`` losses and chance
+    accuracy (the run diverged).
     """
+    if len(data) not in (2, 4):
+        raise ValueError(f"fit: expected data (x, y) or (x, y, x_test, y_test), got {len(data)}")
     x, y = data[0], data[1]
+    evaluated = len(data) == 4
     model.to(device).train()
-    if optimizer is None:
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = make_optimizer(model, optimizer, lr, weight_decay)
+    steps, batches = _batches(len(x), min(batch_size, len(x)), seed, steps, epochs)
     points: list[dict] = []
-    batches = batch_indices(len(x), batch_size, steps, generator(seed))
     for step, idx in enumerate(batches, start=1):
         xb, yb = x[idx].to(device), y[idx].to(device)
         loss = nn.functional.cross_entropy(model(xb), yb)
@@ -139,10 +184,49 @@ def fit(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
-        if eval_every and step % eval_every == 0 and step != steps:
+        if evaluated and eval_every and step % eval_every == 0 and step != steps:
             points.append(_evaluation_point(model, data, step, device, eval_batch, train_eval))
-    points.append(_evaluation_point(model, data, steps, device, eval_batch, train_eval))
+    if evaluated:
+        points.append(_evaluation_point(model, data, steps, device, eval_batch, train_eval))
     return points
+
+
+def train(
+    model: nn.Module,
+    data: tuple[Tensor, ...],
+    *,
+    probe: Callable[[int], None] | None = None,
+    probe_every: int = 10,
+    **fit_kwargs,
+) -> tuple[list[float], list[dict]]:
+    """:func:`fit` that also keeps the loss of every step: returns ``(losses, points)``.
+
+    ``probe(k)`` is called after ``k`` updates for ``k = 0, probe_every, 2·probe_every,
+    ...`` and after the last one (not after a divergence). The other keywords are
+    :func:`fit`'s.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> x, y = torch.randn(64, 4), torch.randint(0, 3, (64,))
+        >>> losses, points = train(scratch.Linear(4, 3), (x, y), epochs=2, batch_size=20, seed=0)
+        >>> len(losses), points
+        (8, [])
+    """
+    losses: list[float] = []
+    probed: list[int] = []
+
+    def on_step(step: int, loss: Tensor) -> None:  # before update number `step`
+        losses.append(loss.item())
+        if probe is not None and (step - 1) % probe_every == 0:
+            probe(step - 1)
+            probed.append(step - 1)
+
+    points = fit(model, data, on_step=on_step, **fit_kwargs)
+    diverged = bool(points) and math.isnan(points[-1]["test_loss"])
+    if probe is not None and not diverged and len(losses) not in probed:
+        probe(len(losses))
+    return losses, points
 
 
 def over_seeds(run: Callable[[int], T], seeds: Iterable[int] = SEEDS) -> list[T]:

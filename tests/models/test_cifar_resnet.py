@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import scratch
+import scratch.analysis as analysis
 import scratch.models as models
 from scratch.models.cifar_resnet import CifarBasicBlock, ShortcutA
 from scratch.utils import count_parameters
@@ -82,7 +83,7 @@ def test_named_constructors_and_their_plain_twins(name: str) -> None:
 def test_output_shapes(residual: bool) -> None:
     model = models.cifar_resnet(20, residual=residual, in_channels=1, num_classes=7).eval()
     assert model(torch.randn(2, 1, 32, 32)).shape == (2, 7)
-    rows = models.shape_table(model, (1, 1, 32, 32), leaves_only=False)
+    rows = analysis.shape_table(model, (1, 1, 32, 32), leaves_only=False)
     shapes = {r["name"]: r["output_shape"] for r in rows}
     assert shapes["layer1"] == (1, 16, 32, 32)
     assert shapes["layer2"] == (1, 32, 16, 16)
@@ -117,23 +118,23 @@ def test_grad_norms_by_layer_lists_every_conv_in_order() -> None:
     torch.manual_seed(0)
     model = models.resnet20()
     with pytest.raises(ValueError, match="grad_norms_by_layer: conv1.weight has no gradient"):
-        models.grad_norms_by_layer(model)
+        analysis.grad_norms_by_layer(model)
     x, y = torch.randn(4, 3, 32, 32), torch.tensor([0, 1, 2, 3])
     logits = model(x)
     # cross-entropy by hand: -log softmax at the label
     loss = (torch.logsumexp(logits, 1) - logits[torch.arange(4), y]).mean()
     loss.backward()
-    norms = models.grad_norms_by_layer(model)
+    norms = analysis.grad_norms_by_layer(model)
     names = [n for n, _ in norms]
     assert len(norms) == 19 and names[0] == "conv1" and names[-1] == "layer3.2.conv2"
     assert names[1:3] == ["layer1.0.conv1", "layer1.0.conv2"]
     for name, value in norms:
         grad = dict(model.named_modules())[name].weight.grad
         assert math.isclose(value, grad.norm().item(), rel_tol=1e-5), name
-    dense = models.grad_norms_by_layer(model, kinds=(scratch.Linear,))
+    dense = analysis.grad_norms_by_layer(model, kinds=(scratch.Linear,))
     assert [n for n, _ in dense] == ["fc"]
     with pytest.raises(ValueError, match="model has no layer of type Conv1d, Conv2d"):
-        models.grad_norms_by_layer(scratch.Linear(2, 2))
+        analysis.grad_norms_by_layer(scratch.Linear(2, 2))
 
 
 def test_output_grad_norms_match_autograd_and_leave_no_hooks() -> None:
@@ -145,11 +146,11 @@ def test_output_grad_norms_match_autograd_and_leave_no_hooks() -> None:
         logits = model(x)
         return (torch.logsumexp(logits, 1) - logits[torch.arange(4), y]).mean()
 
-    arriving = models.output_grad_norms(model, loss_fn)
+    arriving = analysis.output_grad_norms(model, loss_fn)
     names = [n for n, _ in arriving]
     assert len(arriving) == 19 and names[0] == "conv1" and names[-1] == "layer3.2.conv2"
     # the weights' gradients were filled by the same backward pass
-    assert [n for n, _ in models.grad_norms_by_layer(model)] == names
+    assert [n for n, _ in analysis.grad_norms_by_layer(model)] == names
     assert all(not m._forward_hooks for m in model.modules())
     # reference: the same outputs captured by hand and differentiated with autograd.grad
     convs = dict(model.named_modules())
@@ -171,18 +172,18 @@ def test_output_grad_norms_match_autograd_and_leave_no_hooks() -> None:
             return h.relu_()
 
     net = torch.nn.Sequential(scratch.Conv2d(1, 2, 3), InplaceReLU(), scratch.Conv2d(2, 1, 3))
-    got = models.output_grad_norms(net, lambda: net(x).pow(2).sum())
+    got = analysis.output_grad_norms(net, lambda: net(x).pow(2).sum())
     h = net[0](x)
     (want,) = torch.autograd.grad(net[2](h.relu()).pow(2).sum(), [h])
     assert math.isclose(got[0][1], want.norm().item(), rel_tol=1e-5) and got[0][1] > 0
     # an unused layer gets no gradient and reports 0
     extra = torch.nn.Sequential(scratch.Conv2d(1, 2, 3), scratch.Conv2d(1, 2, 3))
-    out = models.output_grad_norms(extra, lambda: extra[0](x).sum())
+    out = analysis.output_grad_norms(extra, lambda: extra[0](x).sum())
     assert out[0][1] > 0 and out[1] == ("1", 0.0)
     with pytest.raises(ValueError, match="output_grad_norms: model has no layer of type"):
-        models.output_grad_norms(scratch.Linear(2, 2), lambda: torch.zeros(()))
+        analysis.output_grad_norms(scratch.Linear(2, 2), lambda: torch.zeros(()))
     with pytest.raises(ValueError, match="ran none of the watched layers"):
-        models.output_grad_norms(extra, lambda: x.sum().requires_grad_())
+        analysis.output_grad_norms(extra, lambda: x.sum().requires_grad_())
 
 
 def test_bad_arguments() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 import scratch
+import scratch.analysis as analysis
 import scratch.models as models
 
 
@@ -15,7 +16,6 @@ def test_every_exported_name_resolves() -> None:
     assert set(models.__all__) >= {
         "MLP",
         "SmallImageClassifier",
-        "shape_table",
         "resnet18",
         "resnet152",
         "ResNet",
@@ -23,8 +23,6 @@ def test_every_exported_name_resolves() -> None:
         "resnet110",
         "plain20",
         "cifar_resnet",
-        "grad_norms_by_layer",
-        "output_grad_norms",
         "DenseBlock",
         "DenseLayer",
         "TransformerClassifier",
@@ -41,5 +39,5 @@ def test_cifar_resnet_is_the_function_and_its_module_stays_importable() -> None:
 
 
 def test_shape_table_of_a_single_layer_lists_the_layer() -> None:
-    rows = models.shape_table(scratch.Linear(3, 2), (4, 3))
+    rows = analysis.shape_table(scratch.Linear(3, 2), (4, 3))
     assert rows == [{"name": "", "type": "Linear", "output_shape": (4, 2), "params": 8}]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+import scratch
 from scratch.models import RNNClassifier, TransformerClassifier, TransformerLM, causal_mask
 
 V, PAD = 20, 0  # vocabulary size, padding id
@@ -241,3 +242,28 @@ def test_rnn_classifier_bad_arguments() -> None:
         RNNClassifier("gru", input_size=3, bidirectional=True)(
             torch.randn(1, 4, 3), lengths=torch.tensor([2])
         )
+
+
+def test_relation_transformer_is_causal_and_reads_out_every_relation() -> None:
+    torch.manual_seed(0)
+    m = scratch.models.RelationTransformer(vocab_size=8, seq_len=10, num_relations=3).eval()
+    tok = torch.randint(0, 8, (4, 10))
+    out = m(tok)
+    assert out.shape == (4, 10, 3, 8)
+    later = tok.clone()
+    later[:, 6:] = (later[:, 6:] + 1) % 8  # change only positions 6..9
+    with torch.no_grad():
+        moved = (m(later) - out).abs().amax(dim=(0, 2, 3))  # (T,)
+    assert moved[:6].max() == 0 and moved[6:].min() > 0
+    with pytest.raises(ValueError, match="RelationTransformer: expected token ids in"):
+        m(torch.full((1, 10), 8))
+
+
+def test_attention_probe_returns_one_weight_map_per_head() -> None:
+    torch.manual_seed(0)
+    m = scratch.models.AttentionProbe(vocab_size=5, seq_len=8, num_heads=4)
+    logits, weights = m(torch.randint(0, 5, (3, 8)))
+    assert logits.shape == (3, 8, 5) and weights.shape == (3, 4, 8, 8)
+    assert torch.allclose(weights.sum(-1), torch.ones(3, 4, 8))
+    with pytest.raises(ValueError, match="AttentionProbe: expected"):
+        m(torch.randint(0, 5, (8,)))

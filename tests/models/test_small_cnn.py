@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from scratch.models import SmallImageClassifier, resnet18, shape_table
+from scratch.analysis import shape_table
+from scratch.models import SmallImageClassifier, resnet18
 from scratch.utils import count_parameters
 from tests.parity import assert_parity
 

@@ -4,9 +4,10 @@
 ``scratch.models.resnet20()`` is the CIFAR ResNet of He et al. (2016, section 4.2);
 ``SmallImageClassifier`` is document 003's 28×28 classifier.
 
-The networks live in ``mlp``, ``small_cnn``, ``cifar_resnet``, ``resnet``, ``densenet``
-and ``sequence``; ``diagnostics`` (gradient norms per layer) and ``summary``
-(``shape_table``) are analysis tools that take any of them.
+The networks live in ``mlp``, ``small_cnn``, ``cifar_resnet``, ``resnet``, ``densenet``,
+``mnist1d`` and ``sequence``; the tools that measure them (gradient norms per layer,
+``shape_table``, CKA) are in :mod:`scratch.analysis`. Every network of the chapters and
+the experiments is here.
 
 Note: ``scratch.models.cifar_resnet`` is the *function* ``cifar_resnet(depth, ...)``
 (binding it here shadows the submodule of the same name); reach the module's other
@@ -32,8 +33,8 @@ from .cifar_resnet import (
     resnet110,
 )
 from .densenet import DenseBlock, DenseLayer
-from .diagnostics import grad_norms_by_layer, output_grad_norms
 from .mlp import MLP
+from .mnist1d import Mnist1dCNN, Mnist1dGRU
 from .resnet import (
     BasicBlock,
     Bottleneck,
@@ -44,12 +45,24 @@ from .resnet import (
     resnet101,
     resnet152,
 )
-from .sequence import RNNClassifier, TransformerClassifier, TransformerLM, causal_mask
+from .sequence import (
+    AttentionProbe,
+    RelationTransformer,
+    RNNClassifier,
+    SequenceTransformer,
+    TransformerClassifier,
+    TransformerLM,
+    causal_mask,
+)
 from .small_cnn import SmallImageClassifier
-from .summary import shape_table
 
 __all__ = [
     "MLP",
+    "Mnist1dCNN",
+    "Mnist1dGRU",
+    "SequenceTransformer",
+    "AttentionProbe",
+    "RelationTransformer",
     "BasicBlock",
     "Bottleneck",
     "CifarBasicBlock",
@@ -64,8 +77,6 @@ __all__ = [
     "TransformerLM",
     "causal_mask",
     "cifar_resnet",
-    "grad_norms_by_layer",
-    "output_grad_norms",
     "plain20",
     "plain32",
     "plain44",
@@ -81,5 +92,4 @@ __all__ = [
     "resnet101",
     "resnet110",
     "resnet152",
-    "shape_table",
 ]

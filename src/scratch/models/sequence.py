@@ -1,5 +1,7 @@
-"""Sequence models built from the library's layers: a Transformer encoder classifier, a
-decoder-only (causal) Transformer language model, and an RNN/LSTM/GRU classifier.
+"""Sequence models built from the library's layers: a Transformer encoder classifier (on
+token ids), a Transformer encoder on real-valued sequences, a decoder-only (causal)
+Transformer language model, an RNN/LSTM/GRU classifier, and two one-layer attention
+models whose heads the book reads (``RelationTransformer``, ``AttentionProbe``).
 
 Every tensor is batch-first: token ids are ``(N, T)`` ``long``, features ``(N, T, E)``.
 """
@@ -12,6 +14,8 @@ import torch
 from torch import Tensor, nn
 
 from .._checks import check_rank, check_tensor
+from ..activation import ReLU
+from ..attention import MultiheadAttention
 from ..embedding import Embedding
 from ..linear import Linear
 from ..normalization import LayerNorm
@@ -106,6 +110,69 @@ class TransformerClassifier(nn.Module):
         # mean over non-padded positions: sum_t m_t h_t / sum_t m_t
         pooled = (h * keep).sum(dim=1) / keep.sum(dim=1)  # (N, d)
         return self.classifier(pooled)
+
+
+class SequenceTransformer(nn.Module):
+    """A transformer encoder on real-valued sequences: ``Linear`` embedding of each step's
+    features, sinusoidal positions, ``num_layers`` encoder layers, mean over positions (or
+    the last position), ``Linear`` head.
+
+    Args:
+        input_size: features per step (1 also accepts an ``(N, L)`` input).
+        out_features: outputs of the head (logits, or a regression target).
+        d_model, nhead, num_layers, dim_feedforward, dropout: as in
+            ``scratch.TransformerEncoderLayer`` (pre-norm, batch first).
+        max_len: longest sequence the positional encoding covers.
+        pool: ``"mean"`` over positions or ``"last"`` position into the head.
+
+    Shape: ``(N, L, input_size)`` (or ``(N, L)`` with ``input_size=1``) →
+    ``(N, out_features)``.
+
+    Examples::
+
+        >>> import torch
+        >>> from scratch.models import SequenceTransformer
+        >>> m = SequenceTransformer(2, 1, pool="last")
+        >>> m(torch.randn(4, 30, 2)).shape
+        torch.Size([4, 1])
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        out_features: int,
+        d_model: int = 32,
+        nhead: int = 4,
+        num_layers: int = 2,
+        dim_feedforward: int = 64,
+        max_len: int = 4096,
+        dropout: float = 0.0,
+        pool: str = "mean",
+    ) -> None:
+        super().__init__()
+        if pool not in ("mean", "last"):
+            raise ValueError(f"SequenceTransformer: pool must be 'mean' or 'last', got {pool!r}")
+        self.input_size, self.pool = input_size, pool
+        self.embed = Linear(input_size, d_model)
+        self.pos = PositionalEncoding(d_model, max_len, dropout, batch_first=True)
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(
+                d_model, nhead, dim_feedforward, dropout, batch_first=True, norm_first=True
+            )
+            for _ in range(num_layers)
+        )
+        self.norm = LayerNorm(d_model)
+        self.head = Linear(d_model, out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 2 and self.input_size == 1:
+            x = x.unsqueeze(-1)  # (N, L, 1)
+        h = self.pos(self.embed(x))  # (N, L, d)
+        for layer in self.layers:
+            h = layer(h)  # (N, L, d)
+        h = self.norm(h)
+        pooled = h.mean(dim=1) if self.pool == "mean" else h[:, -1]  # (N, d)
+        return self.head(pooled)
 
 
 class TransformerLM(nn.Module):
@@ -292,3 +359,98 @@ class RNNClassifier(nn.Module):
         else:
             last = h_n[-1]  # (N, H): top layer at t = T
         return self.fc(last)
+
+
+class RelationTransformer(nn.Module):
+    r"""Token and learned position embeddings → one causal pre-norm
+    ``TransformerEncoderLayer`` → ``LayerNorm`` → one read-out per relation:
+    :math:`\text{logits}_{t,r} = W_r\,\text{LN}(h_t) + b_r`. Chapter 2 trains it on
+    :func:`scratch.data.token_relations` and reads which head serves which relation.
+
+    Args:
+        vocab_size: number of token ids (also the number of logits per relation).
+        seq_len: the sequence length (one learned position embedding per position).
+        d_model: width of the embeddings and of the layer.
+        nhead: attention heads (must divide ``d_model``).
+        num_relations: number of read-outs, one per target.
+
+    Shape:
+        - Input: :math:`(N, \text{seq\_len})` token ids.
+        - Output: :math:`(N, \text{seq\_len}, \text{num\_relations}, \text{vocab\_size})`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.RelationTransformer(vocab_size=8, seq_len=10)
+        >>> m(torch.randint(0, 8, (3, 10))).shape
+        torch.Size([3, 10, 2, 8])
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        seq_len: int,
+        d_model: int = 32,
+        nhead: int = 4,
+        num_relations: int = 2,
+    ) -> None:
+        super().__init__()
+        self.vocab_size, self.num_relations = vocab_size, num_relations
+        self.tokens = Embedding(vocab_size, d_model)
+        self.positions = Embedding(seq_len, d_model)
+        self.block = TransformerEncoderLayer(
+            d_model, nhead, 4 * d_model, dropout=0.0, batch_first=True, norm_first=True
+        )
+        self.norm = LayerNorm(d_model)
+        self.readout = Linear(d_model, num_relations * vocab_size)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        _check_tokens(type(self).__name__, tokens, self.vocab_size)
+        h = self.tokens(tokens) + self.positions.weight[: tokens.shape[1]]  # (N, T, d)
+        h = self.block(h, src_mask=causal_mask(tokens.shape[1], tokens.device))  # (N, T, d)
+        logits = self.readout(self.norm(h))  # (N, T, relations · vocab)
+        return logits.reshape(*tokens.shape, self.num_relations, self.vocab_size)  # (N, T, R, V)
+
+
+class AttentionProbe(nn.Module):
+    r"""Token and learned position embeddings → one ``MultiheadAttention`` (no mask) → a
+    two-layer MLP per position; returns the logits *and* every head's attention weights,
+    so that chapter 6 can read what each head looks at (trained on
+    :func:`scratch.data.first_plus_previous`).
+
+    Args:
+        vocab_size: number of token ids (also the number of logits).
+        seq_len: the sequence length (one learned position embedding per position).
+        num_heads: attention heads (must divide ``embed_dim``).
+        embed_dim: width of the embeddings and of the attention.
+        hidden: width of the MLP's hidden layer.
+
+    Shape:
+        - Input: :math:`(N, \text{seq\_len})` token ids.
+        - Output: logits :math:`(N, \text{seq\_len}, \text{vocab\_size})` and weights
+          :math:`(N, \text{num\_heads}, \text{seq\_len}, \text{seq\_len})`.
+
+    Examples::
+
+        >>> import torch, scratch
+        >>> m = scratch.models.AttentionProbe(vocab_size=5, seq_len=8, num_heads=2)
+        >>> logits, weights = m(torch.randint(0, 5, (3, 8)))
+        >>> logits.shape, weights.shape
+        (torch.Size([3, 8, 5]), torch.Size([3, 2, 8, 8]))
+    """
+
+    def __init__(
+        self, vocab_size: int, seq_len: int, num_heads: int, embed_dim: int = 32, hidden: int = 64
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.tok, self.pos = Embedding(vocab_size, embed_dim), Embedding(seq_len, embed_dim)
+        self.attn = MultiheadAttention(embed_dim, num_heads, batch_first=True)
+        self.head = nn.Sequential(Linear(embed_dim, hidden), ReLU(), Linear(hidden, vocab_size))
+
+    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        _check_tokens(type(self).__name__, tokens, self.vocab_size)
+        positions = torch.arange(tokens.shape[1], device=tokens.device)  # (T,)
+        h = self.tok(tokens) + self.pos(positions)  # (N, T, E)
+        out, weights = self.attn(h, h, h, need_weights=True, average_attn_weights=False)
+        return self.head(out), weights  # (N, T, V), (N, heads, T, T)

@@ -30,7 +30,7 @@ class SmallImageClassifier(nn.Sequential):
 
     With ``batchnorm=True`` a ``BatchNorm2d`` follows each convolution (``bn1``, ``bn2``),
     adding ``2 × (32 + 64)`` parameters. The named children (``conv1``, ``relu1``, ``pool1``,
-    ...) are what :func:`scratch.models.summary.shape_table` prints.
+    ...) are what :func:`scratch.analysis.summary.shape_table` prints.
 
     Args:
         in_channels: channels of the input image (1 for grey, 3 for colour).

@@ -284,3 +284,35 @@ def c48_depth_folds_width_fills(
         return falls and errs[-1] < errs[0] / 10 and not any(map(math.isnan, errs))
 
     return decide(_every_pair(rows, widening_helps), caveat=True)
+
+
+#: C50: a layer counts as changed by an update when ||W_after - W_before|| / ||W_before||
+#: exceeds this (an SGD step at a learning rate of 0.1 moves a fresh layer by ~1e-2).
+CHANGED = 1e-6
+
+
+@rule("C50")
+def c50_output_layer_adjusts_first(
+    moved_during_backward: Sequence[bool], relative_change: Sequence[Sequence[float]]
+) -> str:
+    """ "The output layer adjusts first, then the layer before it." Per seed,
+    ``moved_during_backward`` says whether any weight changed while the gradients were
+    being computed, and ``relative_change`` lists each layer's relative change from one
+    update (input layer first, output layer last). The claim fails when on every seed no
+    weight moved during the backward pass and the one update changed every layer by more
+    than :data:`CHANGED`: all layers adjust in the same step. It holds when on every seed
+    the output layer changed while a weight moved during the backward pass or an earlier
+    layer stayed put. Seeds that disagree, or fewer than 3 -> inconclusive."""
+    if len(relative_change) < MIN_SEEDS or len(moved_during_backward) != len(relative_change):
+        return INCONCLUSIVE
+    together = [
+        not moved and all(c > CHANGED for c in changes)
+        for moved, changes in zip(moved_during_backward, relative_change)
+    ]
+    output_first = [
+        changes[-1] > CHANGED and (moved or any(c <= CHANGED for c in changes[:-1]))
+        for moved, changes in zip(moved_during_backward, relative_change)
+    ]
+    if all(together):
+        return FAILS
+    return decide(True) if all(output_first) else INCONCLUSIVE

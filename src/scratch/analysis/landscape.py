@@ -59,7 +59,7 @@ class DriftingNoise(nn.Module):
     Examples::
 
         >>> import torch
-        >>> from scratch.landscape import DriftingNoise
+        >>> from scratch.analysis.landscape import DriftingNoise
         >>> noise = DriftingNoise(8)
         >>> noise(torch.randn(4, 8)).shape, noise.eval()(torch.ones(4, 8)).equal(torch.ones(4, 8))
         (torch.Size([4, 8]), False)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from scratch.landscape import DriftingNoise, cross_entropy, drift, input_moments, landscape
+from scratch.analysis.landscape import DriftingNoise, cross_entropy, drift, input_moments, landscape
 
 
 class Quadratic(nn.Module):
