@@ -83,3 +83,12 @@ def test_c47_mlp(sigmoid, tanh_xavier, expected) -> None:
         sigmoid, [6e-4, 5e-4, 7e-4], [2e-6, 1e-6, 3e-6], tanh_xavier, [0.96, 0.9, 1.0]
     )
     assert got == expected
+
+
+def test_c51():
+    f = rules.c51_gradient_normalization_stabilizes
+    exploded, trained = (True,) * 5, (True,) * 5
+    assert f(exploded, trained) == HOLDS
+    assert f(exploded, (False,) * 5) == FAILS
+    assert f(exploded, (True, True, False, True, True)) == INCONCLUSIVE
+    assert f((True, False, True, True, True), trained) == INCONCLUSIVE  # nothing to stabilize

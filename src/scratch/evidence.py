@@ -408,6 +408,7 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C48": ("Depth buys hierarchy, width buys capacity at one level.", "0"),
     "C49": ("Ablation and representational similarity show what each layer contributes.", "6"),
     "C50": ("Backpropagation adjusts the output layer first, then the layers before it.", "0"),
+    "C51": ("Gradient normalization stabilizes training.", "5"),
 }
 
 

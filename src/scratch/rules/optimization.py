@@ -105,6 +105,20 @@ def c46_clipping_prevents_explosion(
     return with_caveat(condition, every_seed(clip_raw_median, lambda m: m > 1.0))
 
 
+@rule("C51")
+def c51_gradient_normalization_stabilizes(
+    free_exploded: Sequence[bool], normalized_trained: Sequence[bool]
+) -> str:
+    """Gradient normalization (rescaling every step's gradient to norm 1) stabilizes
+    training, judged exactly as clipping is in C46: on every seed where the plain run
+    explodes, the normalized run never rises above 100x its first loss and ends (mean of
+    its last 10 losses) below its first loss. Inconclusive when the plain runs do not all
+    explode (nothing to stabilize) or the seeds disagree."""
+    if every_flag(free_exploded) is not True:
+        return decide(None)
+    return decide(every_flag(normalized_trained))
+
+
 @rule("C47")
 def c47_mlp_activation_init(
     sigmoid_default: Sequence[float],
