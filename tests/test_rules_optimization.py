@@ -92,3 +92,14 @@ def test_c51():
     assert f(exploded, (False,) * 5) == FAILS
     assert f(exploded, (True, True, False, True, True)) == INCONCLUSIVE
     assert f((True, False, True, True, True), trained) == INCONCLUSIVE  # nothing to stabilize
+
+
+def test_c53():
+    f = rules.c53_weight_decay_reduces_overfitting
+    gap_plain, gap_decay = (0.30, 0.32, 0.28), (0.10, 0.12, 0.09)
+    test_plain, test_better = (0.70, 0.68, 0.72), (0.85, 0.86, 0.84)
+    assert f(gap_plain, gap_decay, test_plain, test_better) == HOLDS
+    assert f(gap_plain, gap_decay, test_plain, test_plain) == CAVEAT  # smaller gap only
+    assert f(gap_decay, gap_plain, test_plain, test_better) == FAILS
+    assert f((0.30, 0.05, 0.28), gap_decay, test_plain, test_better) == INCONCLUSIVE
+    assert f(gap_plain[:2], gap_decay[:2], test_plain[:2], test_better[:2]) == INCONCLUSIVE

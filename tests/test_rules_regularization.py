@@ -199,3 +199,13 @@ def test_c29():
 @pytest.mark.parametrize("claim", ["C20", "C21", "C22", "C23", "C25", "C26", "C27", "C28"])
 def test_rules_that_rest_on_seeds_document_themselves(claim):
     assert len(RULES[claim][0].__doc__.split()) > 20
+
+
+def test_c52():
+    f = r.c52_dropout_prevents_coadaptation
+    plain, dropout = (0.20, 0.22, 0.18), (0.03, 0.04, 0.02)
+    assert f(plain, dropout) == HOLDS
+    assert f(dropout, plain) == FAILS  # the dropout network relies on its units more
+    assert f((0.20, 0.03, 0.18), (0.03, 0.04, 0.02)) == INCONCLUSIVE  # one seed disagrees
+    assert f((0.05, 0.06, 0.04), (0.04, 0.05, 0.03)) == INCONCLUSIVE  # within the spread
+    assert f(plain[:2], dropout[:2]) == INCONCLUSIVE

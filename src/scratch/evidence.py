@@ -409,6 +409,8 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C49": ("Ablation and representational similarity show what each layer contributes.", "6"),
     "C50": ("Backpropagation adjusts the output layer first, then the layers before it.", "0"),
     "C51": ("Gradient normalization stabilizes training.", "5"),
+    "C52": ("Dropout prevents co-adaptation of units.", "7"),
+    "C53": ("Weight decay reduces overfitting.", "5"),
 }
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..evidence import (
+    INCONCLUSIVE,
     above,
     both,
     decide,
+    enough_seeds,
     every_flag,
     every_seed,
     negate,
@@ -117,6 +119,28 @@ def c51_gradient_normalization_stabilizes(
     if every_flag(free_exploded) is not True:
         return decide(None)
     return decide(every_flag(normalized_trained))
+
+
+@rule("C53")
+def c53_weight_decay_reduces_overfitting(
+    gap_plain: Sequence[float],
+    gap_decay: Sequence[float],
+    test_plain: Sequence[float],
+    test_decay: Sequence[float],
+) -> str:
+    """Weight decay reduces overfitting: on every seed the train-test accuracy gap of the
+    network trained with decay is smaller than without, and the mean gap without decay
+    exceeds the one with decay by more than their spreads together
+    (:func:`scratch.evidence.above`). A caveat when the test accuracy with decay is not
+    above the one without by more than the spreads (a smaller gap, not a better model).
+    Fails when the gap with decay is the larger one beyond the spreads; inconclusive
+    otherwise or with fewer than 3 seeds."""
+    if not enough_seeds(gap_plain, gap_decay, test_plain, test_decay):
+        return INCONCLUSIVE
+    per_seed = every_seed([p - d for p, d in zip(gap_plain, gap_decay)], lambda g: g > 0)
+    condition = both(per_seed, above(replicates(gap_plain), replicates(gap_decay)))
+    better_model = above(replicates(test_decay), replicates(test_plain)) is True
+    return with_caveat(condition, not better_model)
 
 
 @rule("C47")

@@ -40,6 +40,26 @@ def _reps(*groups: Seeds) -> list[Replicates]:
 # --- dropout ----------------------------------------------------------------------------
 
 
+@rule("C52")
+def c52_dropout_prevents_coadaptation(drop_plain: Seeds, drop_dropout: Seeds) -> str:
+    """Dropout prevents co-adaptation, measured as reliance on the other units being
+    there: ``drop_*`` is, per seed, the test-accuracy drop of a trained network when a
+    random half of its hidden units is removed at test time (the rest scaled by 2, mean
+    over random halves). The claim holds when on every seed the network trained with
+    dropout loses less than the one trained without, and the plain network's mean drop
+    exceeds the dropout network's by more than their spreads together
+    (:func:`scratch.evidence.above`); fails when the dropout network loses at least as
+    much beyond the spreads; inconclusive otherwise or with fewer than 3 seeds."""
+    if not enough_seeds(drop_plain, drop_dropout):
+        return INCONCLUSIVE
+    plain, dropout = _reps(drop_plain, drop_dropout)
+    per_seed = every_seed(
+        [p - d for p, d in zip(seed_values(drop_plain), seed_values(drop_dropout))],
+        lambda gap: gap > 0,
+    )
+    return decide(both(per_seed, above(plain, dropout)))
+
+
 @rule("C20")
 def c20_dropout_count_is_random(
     unit_rate: Seeds, frac_50: Seeds, tv: Seeds, p50_theory: float
