@@ -134,3 +134,13 @@ def test_c37_outcomes() -> None:
     assert f(27.3, 462.4, 64, 256, 1.14) == CAVEAT
     assert f(27.3, 462.4, 256, 256, 1.14) == CAVEAT
     assert f(200.0, 462.4, 64, 256, 1.14) == FAILS
+
+
+def test_c54():
+    f = rules.c54_residual_block_learns_identity
+    residual, plain = (0.02, 0.03, 0.02), (0.40, 0.35, 0.45)
+    assert f(residual, plain) == HOLDS
+    assert f(plain, residual) == FAILS  # the residual blocks are the farther ones
+    assert f((0.02, 0.50, 0.02), plain) == INCONCLUSIVE  # one seed disagrees
+    assert f((0.30, 0.32, 0.28), (0.33, 0.35, 0.31)) == INCONCLUSIVE  # within the spread
+    assert f(residual[:2], plain[:2]) == INCONCLUSIVE

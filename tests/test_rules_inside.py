@@ -91,3 +91,18 @@ def test_c44(n_params, narrow, expected) -> None:
 
 def test_c44_fails_on_a_broken_check() -> None:
     assert rules.c44_small_cnn_counts(False, True, True, 225_034, 59_074_634, 101_770) == FAILS
+
+
+def test_c55():
+    f = rules.c55_one_architecture_for_every_problem
+    cnn_wins, mlp_wins = (
+        ((0.95, 0.96, 0.94), (0.60, 0.62, 0.58)),
+        ((0.60, 0.62, 0.58), (0.95, 0.96, 0.94)),
+    )
+    assert f(*cnn_wins, *mlp_wins) == FAILS  # the ranking flips
+    assert f(*cnn_wins, *cnn_wins) == HOLDS  # one network ahead on both problems
+    assert f(*mlp_wins, *mlp_wins) == HOLDS
+    tie = ((0.80, 0.82, 0.78), (0.81, 0.79, 0.80))
+    assert f(*cnn_wins, *tie) == INCONCLUSIVE
+    assert f(*tie, *mlp_wins) == INCONCLUSIVE
+    assert f(*(x[:2] for x in cnn_wins + mlp_wins)) == INCONCLUSIVE

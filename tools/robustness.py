@@ -93,6 +93,21 @@ def _execute(job: tuple[str, str, int]) -> tuple[str, str, list[tuple[str, str]]
         return variant, name, verdicts_of(path), time.perf_counter() - start
 
 
+def _occurrences(verdicts: list[tuple[str, str]]) -> list[tuple[str, int]]:
+    """``(claim, k)`` for the k-th verdict a notebook printed for that claim: a claim added
+    or removed elsewhere in the notebook does not shift the others."""
+    seen: dict[str, int] = {}
+    keys = []
+    for claim, _ in verdicts:
+        keys.append((claim, seen.get(claim, 0)))
+        seen[claim] = seen.get(claim, 0) + 1
+    return keys
+
+
+def _by_occurrence(verdicts: list[tuple[str, str]]) -> dict[tuple[str, int], str]:
+    return {key: status for key, (_, status) in zip(_occurrences(verdicts), verdicts)}
+
+
 def compare(
     committed: dict[str, list[tuple[str, str]]],
     runs: dict[tuple[str, str], list[tuple[str, str]] | str],
@@ -109,11 +124,12 @@ def compare(
                     f"{name} ({v}): printed claims {[c for c, _ in result]} instead of "
                     f"{[c for c, _ in expected]}"
                 )
-        for i, (claim, status) in enumerate(expected):
+        by_claim = {v: _by_occurrence(r) for v, r in got.items() if not isinstance(r, str)}
+        for key, (claim, status) in zip(_occurrences(expected), expected):
             cells = []
             for v in VARIANTS:
                 result = got[v]
-                other = result[i][1] if not isinstance(result, str) and i < len(result) else "-"
+                other = by_claim[v].get(key, "-") if v in by_claim else "-"
                 cells.append(other)
                 if other != status and not isinstance(result, str):
                     problems.append(f"{claim} in {name}: committed '{status}', {v} '{other}'")

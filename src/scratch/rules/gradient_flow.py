@@ -297,3 +297,23 @@ def c37_bottleneck_cuts_computation(
     costs at least as much as its basic-block sibling (ResNet-34). Deterministic."""
     cuts = flops_basic / flops_bottleneck > 5
     return decide(cuts, caveat=inner_width < outer_width or network_flops_ratio >= 1)
+
+
+@rule("C54")
+def c54_residual_block_learns_identity(dev_residual: Seeds, dev_plain: Seeds) -> str:
+    """A residual block learns to do nothing when that is optimal: ``dev_*`` is, per seed,
+    the mean over the blocks of a stack trained to return its input of
+    ``||block(h) - h|| / ||h||`` on held-out inputs (``h`` the block's own input). The claim
+    holds when on every seed the residual blocks end closer to the identity than the
+    plain blocks of the same shape and training, and the plain mean exceeds the residual
+    mean by more than their spreads together (:func:`scratch.evidence.above`); fails when
+    the residual blocks are the farther ones beyond the spreads; inconclusive otherwise or
+    with fewer than 3 seeds."""
+    if not enough_seeds(dev_residual, dev_plain):
+        return INCONCLUSIVE
+    residual, plain = as_replicates(dev_residual), as_replicates(dev_plain)
+    per_seed = every_seed(
+        [p - r for p, r in zip(seed_values(dev_plain), seed_values(dev_residual))],
+        lambda gap: gap > 0,
+    )
+    return decide(both(per_seed, above(plain, residual)))

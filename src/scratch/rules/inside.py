@@ -129,3 +129,25 @@ def c44_small_cnn_counts(
         and dense_twin_params > 1_000_000
     )
     return decide(condition, caveat=narrow_mlp_params < n_params)
+
+
+@rule("C55")
+def c55_one_architecture_for_every_problem(
+    cnn_local: Seeds, mlp_local: Seeds, cnn_global: Seeds, mlp_global: Seeds
+) -> str:
+    """The misconception that one architecture serves every problem, tested with the same
+    two networks, data size and training on two problems: per-seed test accuracies of a
+    convolutional and a dense network on a problem whose signal is a local pattern at a
+    random position (``*_local``) and on one whose signal is a relation between fixed,
+    distant positions (``*_global``). The claim fails when the ranking flips: the CNN
+    ahead on the first by the margin rule (:func:`scratch.evidence.compare`) and the
+    dense network ahead on the second. It holds when one network is ahead on both;
+    inconclusive when either comparison cannot be separated from seed noise, or with fewer
+    than 3 seeds."""
+    if not enough_seeds(cnn_local, mlp_local, cnn_global, mlp_global):
+        return INCONCLUSIVE
+    local = compare(as_replicates(cnn_local), as_replicates(mlp_local))
+    global_ = compare(as_replicates(cnn_global), as_replicates(mlp_global))
+    if local == 0 or global_ == 0:
+        return INCONCLUSIVE
+    return decide(local == global_)
