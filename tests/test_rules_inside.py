@@ -106,3 +106,14 @@ def test_c55():
     assert f(*cnn_wins, *tie) == INCONCLUSIVE
     assert f(*tie, *mlp_wins) == INCONCLUSIVE
     assert f(*(x[:2] for x in cnn_wins + mlp_wins)) == INCONCLUSIVE
+
+
+def test_c56():
+    f = rules.c56_attention_focuses_rnn_decoder
+    attention, plain, focus = (0.99, 0.98, 0.99), (0.40, 0.45, 0.42), (0.95, 0.97, 0.96)
+    assert f(attention, plain, focus) == HOLDS
+    assert f(plain, attention, focus) == FAILS  # better without attention
+    assert f(attention, plain, (0.10, 0.08, 0.12)) == FAILS  # accurate, but not focused
+    assert f(attention, plain, (0.95, 0.30, 0.96)) == INCONCLUSIVE  # one seed unfocused
+    assert f((0.46, 0.44, 0.50), plain, focus) == INCONCLUSIVE  # within the spread
+    assert f(attention[:2], plain[:2], focus[:2]) == INCONCLUSIVE

@@ -413,6 +413,10 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C53": ("Weight decay reduces overfitting.", "5"),
     "C54": ("A residual block can learn to do nothing (the identity) when that is optimal.", "4"),
     "C55": ("The same architecture serves every problem.", "7"),
+    "C56": (
+        "Attention lets a recurrent encoder-decoder focus on the relevant input positions.",
+        "6",
+    ),
 }
 
 

@@ -151,3 +151,29 @@ def c55_one_architecture_for_every_problem(
     if local == 0 or global_ == 0:
         return INCONCLUSIVE
     return decide(local == global_)
+
+
+@rule("C56")
+def c56_attention_focuses_rnn_decoder(
+    acc_attention: Seeds, acc_plain: Seeds, aligned_share: Seeds
+) -> str:
+    """Attention in a recurrent encoder-decoder lets the decoder focus on the input
+    positions it needs: per-seed held-out token accuracies of the same GRU
+    encoder-decoder with and without dot-product attention over the encoder states, and
+    ``aligned_share``, the share of output steps whose largest attention weight falls on
+    the input position the output copies. Holds when on every seed the attention model
+    is the more accurate, by more than the two spreads together
+    (:func:`scratch.evidence.above`), and on every seed more than half of the output steps
+    attend most to their aligned position (chance: one over the input length). Fails
+    when the model without attention is the more accurate beyond the spreads, or the
+    attention lands on the aligned position for at most half of the steps on every seed;
+    inconclusive otherwise or with fewer than 3 seeds."""
+    if not enough_seeds(acc_attention, acc_plain, aligned_share):
+        return INCONCLUSIVE
+    attention, plain = as_replicates(acc_attention), as_replicates(acc_plain)
+    per_seed = every_seed(
+        [a - p for a, p in zip(seed_values(acc_attention), seed_values(acc_plain))],
+        lambda gap: gap > 0,
+    )
+    focused = every_seed(seed_values(aligned_share), lambda share: share > 0.5)
+    return decide(both(per_seed, above(attention, plain), focused))
